@@ -1,0 +1,53 @@
+"""One error hierarchy, each error carrying the position a person needs to find it."""
+
+from __future__ import annotations
+
+
+class BpError(Exception):
+    """An error in a bpshell statement, with a 1-based line and column where known."""
+
+    kind = "error"
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def at(self, line: int | None, column: int | None) -> BpError:
+        """Fill in a position if the error does not carry one yet."""
+        if self.line is None:
+            self.line, self.column = line, column
+        return self
+
+    def as_dict(self) -> dict:
+        return {"type": self.kind, "message": self.message, "line": self.line,
+                "column": self.column}
+
+
+class ParseError(BpError):
+    kind = "syntax"
+
+
+class UnknownName(BpError):
+    kind = "name"
+
+
+class ShapeError(BpError):
+    kind = "shape"
+
+
+class MathError(BpError):
+    kind = "value"
+
+
+class LimitError(BpError):
+    kind = "limit"
+
+
+class TimeLimitError(LimitError):
+    kind = "timeout"
+
+
+class FileError(BpError):
+    kind = "file"

@@ -1,0 +1,115 @@
+"""NumPy forward kernels that need care: stable at +-1000, float64, no warnings.
+
+The op table (bpshell/ops.py) points at these; everything simpler is a plain NumPy ufunc.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CE_DELTA = 1e-7  # the book's cross_entropy_error adds this inside the log
+
+
+def sigmoid(x):
+    """1/(1+exp(-x)) computed from exp(-|x|), which never overflows."""
+    z = np.exp(-np.abs(x))
+    return np.where(np.greater_equal(x, 0), 1.0 / (1.0 + z), z / (1.0 + z))[()]
+
+
+def softplus(x):
+    """log(1+exp(x)) as max(x, 0) + log1p(exp(-|x|)): exact for large |x|."""
+    return (np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))))[()]
+
+
+def relu(x):
+    return np.maximum(x, 0.0)[()]
+
+
+def leaky_relu(x, slope=0.01):
+    return np.where(np.greater(x, 0), x, np.multiply(slope, x))[()]
+
+
+def log_softmax(x):
+    """x - max - log(sum(exp(x - max))) along the last axis."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0:
+        return np.zeros_like(x)[()]
+    m = np.max(x, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    shifted = x - m
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def softmax(x):
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0:
+        return np.ones_like(x)[()]
+    m = np.max(x, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    e = np.exp(x - m)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def batch_size(x) -> int:
+    """The book's batch size: rows of a 2-D input, 1 for a single sample."""
+    return int(np.shape(x)[0]) if np.ndim(x) >= 2 else 1
+
+
+def is_labels(x, t) -> bool:
+    """Integer class labels (one per row) rather than one-hot or probability targets."""
+    return np.ndim(t) == np.ndim(x) - 1
+
+
+def _label_index(x, t):
+    t = np.asarray(t)
+    if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+        raise ValueError("labels must be whole numbers")
+    ti = t.astype(np.int64)
+    classes = np.shape(x)[-1]
+    if np.any(ti < 0) or np.any(ti >= classes):
+        raise ValueError(f"labels must lie in 0..{classes - 1}")
+    return ti
+
+
+def _gather(a, t):
+    """a[i, t[i]] for each row (or a[t] for a single sample)."""
+    ti = _label_index(a, t)
+    if np.ndim(a) == 1:
+        return a[ti]
+    return np.take_along_axis(a, ti[..., None], axis=-1)[..., 0]
+
+
+def cross_entropy(y, t):
+    """The book's cross_entropy_error on probabilities: -sum(t*log(y + 1e-7)) / N."""
+    y = np.asarray(y, dtype=np.float64)
+    n = batch_size(y)
+    if is_labels(y, t):
+        return float(-np.sum(np.log(_gather(y, t) + CE_DELTA)) / n)
+    return float(-np.sum(np.multiply(t, np.log(y + CE_DELTA))) / n)
+
+
+def softmax_cross_entropy(x, t):
+    """The book's SoftmaxWithLoss, computed through log-softmax: stable at any logit size."""
+    x = np.asarray(x, dtype=np.float64)
+    n = batch_size(x)
+    ls = log_softmax(x)
+    if is_labels(x, t):
+        return float(-np.sum(_gather(ls, t)) / n)
+    # 0 * -inf would be nan: only entries with t != 0 contribute
+    return float(-np.sum(np.where(np.not_equal(t, 0), np.multiply(t, ls), 0.0)) / n)
+
+
+def mse(y, t):
+    """The book's mean_squared_error: 0.5 * sum((y - t)**2), no batch mean."""
+    return float(0.5 * np.sum(np.square(np.subtract(y, t))))
+
+
+def onehot_of(x, t):
+    """One-hot rows for integer labels t, shaped like x."""
+    out = np.zeros(np.shape(x))
+    ti = _label_index(x, t)
+    if out.ndim == 1:
+        out[ti] = 1.0
+    else:
+        np.put_along_axis(out, ti[..., None], 1.0, axis=-1)
+    return out

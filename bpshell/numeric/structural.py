@@ -1,0 +1,175 @@
+"""Vector-Jacobian rules of the structural ops: one function per differentiable input.
+
+Each rule takes (g, out, *args, *params) and returns the gradient for its input, shaped
+like that input. These are the book's layer backward passes: dX = dY @ W.T,
+dW = X.T @ dY, db = dY summed over the batch, softmax-with-loss (y - t) / N.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum a gradient over the axes that broadcasting added or stretched."""
+    gs = np.shape(g)
+    if gs == shape:
+        return g
+    if len(gs) > len(shape):
+        g = np.sum(g, axis=tuple(range(len(gs) - len(shape))))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and np.shape(g)[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    if np.shape(g) != shape:
+        g = np.broadcast_to(g, shape)
+    return g
+
+
+# ---------------------------------------------------------------- matmul
+
+
+def _matmul_general(g, a, b, which: int):
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = g
+    if a.ndim == 1:
+        g2 = np.expand_dims(g2, -2)
+    if b.ndim == 1:
+        g2 = np.expand_dims(g2, -1)
+    if which == 0:
+        d = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape)
+        return d[0] if a.ndim == 1 else d
+    d = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape)
+    return d[:, 0] if b.ndim == 1 else d
+
+
+def matmul_da(g, out, a, b):
+    """dA = dY @ B.T"""
+    if np.ndim(a) == 2 and np.ndim(b) == 2:
+        return np.matmul(g, b.T)
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        return np.multiply(g, b)
+    return _matmul_general(g, a, b, 0)
+
+
+def matmul_db(g, out, a, b):
+    """dB = A.T @ dY"""
+    if np.ndim(a) == 2 and np.ndim(b) == 2:
+        return np.matmul(a.T, g)
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        return np.multiply(g, a)
+    return _matmul_general(g, a, b, 1)
+
+
+def matmul(a, b):
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        raise ValueError("@ needs vectors or matrices on both sides; use * to scale")
+    return np.matmul(a, b)[()]
+
+
+# ---------------------------------------------------------------- shape ops
+
+
+def transpose(x):
+    return np.transpose(x)
+
+
+def transpose_vjp(g, out, x):
+    return np.transpose(g)
+
+
+def reshape(x, *shape):
+    return np.reshape(x, shape)
+
+
+def reshape_vjp(g, out, x, *shape):
+    return np.reshape(g, np.shape(x))
+
+
+def _axis(x, axis):
+    if axis is None:
+        return None
+    nd = np.ndim(x)
+    if not -nd <= axis < nd:
+        raise ValueError(f"axis {axis} is out of range for an array of {nd} dimensions")
+    return axis % nd
+
+
+def total(x, axis=None):
+    return np.sum(x, axis=_axis(x, axis))[()]
+
+
+def total_vjp(g, out, x, axis=None):
+    axis = _axis(x, axis)
+    if axis is not None:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, np.shape(x))
+
+
+def mean(x, axis=None):
+    return np.mean(x, axis=_axis(x, axis))[()]
+
+
+def mean_vjp(g, out, x, axis=None):
+    axis = _axis(x, axis)
+    count = np.size(x) if axis is None else np.shape(x)[axis]
+    return total_vjp(np.divide(g, count), out, x, axis)
+
+
+# ---------------------------------------------------------------- softmax family
+
+
+def softmax_vjp(g, out, x):
+    """J^T g for J = diag(s) - s s^T, row by row."""
+    return out * (g - np.sum(g * out, axis=-1, keepdims=True))
+
+
+def log_softmax_vjp(g, out, x):
+    return g - np.exp(out) * np.sum(g, axis=-1, keepdims=True)
+
+
+def _targets(x, t):
+    return kernels.onehot_of(x, t) if kernels.is_labels(x, t) else np.asarray(t, np.float64)
+
+
+def cross_entropy_dy(g, out, y, t):
+    t = _targets(y, t)
+    return g * -t / (np.asarray(y, np.float64) + kernels.CE_DELTA) / kernels.batch_size(y)
+
+
+def cross_entropy_dt(g, out, y, t):
+    if kernels.is_labels(y, t):
+        return None
+    return g * -np.log(np.asarray(y, np.float64) + kernels.CE_DELTA) / kernels.batch_size(y)
+
+
+def softmax_cross_entropy_dx(g, out, x, t):
+    """(softmax(x) - t) / N; with soft targets, softmax(x) * sum(t) - t."""
+    t = _targets(x, t)
+    mass = np.sum(t, axis=-1, keepdims=True) if np.ndim(t) else t
+    return g * (kernels.softmax(x) * mass - t) / kernels.batch_size(x)
+
+
+def softmax_cross_entropy_dt(g, out, x, t):
+    if kernels.is_labels(x, t):
+        return None
+    return g * -kernels.log_softmax(x) / kernels.batch_size(x)
+
+
+def mse_dy(g, out, y, t):
+    return unbroadcast(g * np.subtract(y, t), np.shape(y))
+
+
+def mse_dt(g, out, y, t):
+    return unbroadcast(-g * np.subtract(y, t), np.shape(t))
+
+
+def identity(x):
+    return x
+
+
+def identity_vjp(g, out, x):
+    return g

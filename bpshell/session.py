@@ -1,0 +1,600 @@
+"""The Session: runs bpshell source and returns one plain dict per statement.
+
+Both the interactive shell and the scripted runner call `Session.run` (or `iter_run`,
+which yields each result as soon as it exists). A statement either completes or changes
+nothing: new state is computed first and committed only at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import numpy as np
+
+from . import syntax as sx
+from .errors import BpError, FileError, LimitError, MathError, ShapeError, UnknownName
+from .graph import Builder, Formula, Graph, Leaf, UserFunction, calls_of, refs_of
+from .limits import Limits
+from .numeric.passes import Plan, to_plain
+from .ops import CONSTRUCTORS, OPERATOR_ONLY, OPS, element_count
+from .timeout import deadline
+
+CHECK_EPS, CHECK_ATOL, CHECK_RTOL = 1e-6, 1e-5, 1e-3  # torch.autograd.gradcheck's defaults
+CHECK_MAX_ELEMENTS = 2000  # per leaf; larger leaves are checked at evenly spread elements
+TREE_MAX_NODES = 400
+
+
+class Session:
+    """The state of one bpshell session: bindings, functions, caches, random generator."""
+
+    def __init__(self, limits: Limits | None = None, seed: int | None = None):
+        self.limits = limits or Limits.from_env()
+        self.bindings: dict[str, Leaf | Formula] = {}
+        self.funcs: dict[str, UserFunction] = {}
+        self.cache: dict[str, object] = {}  # values of formulas, dropped when an input changes
+        self.users: dict[str, set[str]] = {}  # name -> formulas that read it
+        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.last = None  # the last value, read as `_`
+        self.version = 0
+        self.serial = 0
+        self.last_grad: tuple | None = None  # (root, version, plan, grads)
+        self.source_name = "<input>"
+
+    # ------------------------------------------------------------ running
+    def run(self, source: str, keep_going: bool = True) -> list[dict]:
+        """Run every statement of source; stop after the first error unless keep_going."""
+        results = []
+        for r in self.iter_run(source):
+            results.append(r)
+            if not r["ok"] and not keep_going:
+                break
+        return results
+
+    def iter_run(self, source: str, time_limit: float | None = None) -> Iterator[dict]:
+        """Yield one result dict per statement, as each completes."""
+        limit = self.limits.time_limit if time_limit is None else time_limit
+        try:
+            chunks = sx.split_statements(source)
+            for chunk in chunks:
+                yield self._run_chunk(chunk, limit)
+        except BpError as e:  # pragma: no cover - splitting raises nothing today
+            yield self._error_result(e, "", 1, 1)
+
+    def _run_chunk(self, chunk: sx.Chunk, limit: float) -> dict:
+        text = chunk.text.strip()
+        if len(chunk.text) > self.limits.max_statement_chars:
+            e = LimitError(f"statement of {len(chunk.text):,} characters is over the limit of "
+                           f"{self.limits.max_statement_chars:,} "
+                           "(BPSHELL_MAX_STATEMENT_CHARS raises it)", chunk.line, chunk.column)
+            return self._error_result(e, text[:200], chunk.line, chunk.column)
+        try:
+            with deadline(limit):
+                stmt = sx.parse_statement(chunk, self.limits.max_depth)
+                self.serial += 1
+                result = self._execute(stmt, chunk)
+        except BpError as e:
+            if e.kind == "timeout" and e.message == "took too long":
+                e.message = (f"the statement took longer than {limit:g} s and was stopped "
+                             "(BPSHELL_TIME_LIMIT or --time-limit changes the bound)")
+            return self._error_result(e, text, chunk.line, chunk.column)
+        except RecursionError:
+            e = LimitError("the expression is nested too deeply", chunk.line, chunk.column)
+            return self._error_result(e, text, chunk.line, chunk.column)
+        except MemoryError:
+            e = LimitError("out of memory", chunk.line, chunk.column)
+            return self._error_result(e, text, chunk.line, chunk.column)
+        base = {"line": chunk.line, "column": chunk.column, "source": text, "ok": True}
+        base.update(result)
+        return base
+
+    @staticmethod
+    def _error_result(e: BpError, text: str, line: int, column: int) -> dict:
+        e.at(line, column)
+        return {"line": line, "column": column, "source": text, "ok": False,
+                "kind": "error", "error": e.as_dict()}
+
+    def _execute(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        handler = getattr(self, "_do_" + stmt.kind, None)
+        if handler is None:
+            raise BpError(f"'{stmt.kind}' is not available here", *stmt.pos)
+        return handler(stmt, chunk)
+
+    # ------------------------------------------------------------ evaluation
+    def builder(self, frozen: bool) -> Builder:
+        return Builder(self.bindings, self.funcs, self.cache if frozen else None,
+                       self.limits.max_nodes, self.last)
+
+    def evaluate(self, ast, stmt: int = 0) -> tuple[Plan, object]:
+        """Value of an expression from current values (cached names are not recomputed)."""
+        b = self.builder(frozen=True)
+        b.graph.root = b.expr(ast, {}, stmt)
+        plan = Plan(b.graph, self.limits.max_elements)
+        value = plan.forward()
+        self._remember(plan)
+        return plan, value
+
+    def _remember(self, plan: Plan) -> None:
+        for name, i in plan.graph.named.items():
+            b = self.bindings.get(name)
+            if isinstance(b, Formula) and name not in self.cache:
+                self.cache[name] = plan.values[i]
+
+    def value_of(self, name: str):
+        b = self.bindings.get(name)
+        if b is None:
+            return None
+        if isinstance(b, Leaf):
+            return b.value
+        if name not in self.cache:
+            self.evaluate(sx.Name(name, (0, 0)))
+        return self.cache[name]
+
+    def full_plan(self, name: str) -> Plan:
+        """The whole graph behind a name, every node recomputed: for grad, check, tree."""
+        if name not in self.bindings:
+            raise UnknownName(self._unknown(name))
+        b = self.builder(frozen=False)
+        b.graph.root = b.name_node(name)
+        plan = Plan(b.graph, self.limits.max_elements)
+        plan.forward()
+        return plan
+
+    def _unknown(self, name: str) -> str:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(self.bindings), n=1)
+        return f"'{name}' is not defined" + (f"; did you mean {close[0]}?" if close else "")
+
+    def fold(self, ast, stmt: int, params: frozenset = frozenset()):
+        """Replace constructor calls and array literals by their values, computed now."""
+        if isinstance(ast, sx.Call):
+            if ast.func in CONSTRUCTORS and ast.func not in self.funcs:
+                return self._construct(ast, stmt, params)
+            return sx.Call(ast.func, [self.fold(a, stmt, params) for a in ast.args], ast.pos)
+        if isinstance(ast, sx.ArrayLit):
+            from .graph import array_literal
+
+            value = array_literal(ast)
+            self._check_elements(value.size, ast.pos)
+            return sx.Const(value, ast.pos, sx.to_text(ast) if value.size <= 16 else "")
+        if isinstance(ast, sx.Unary):
+            return sx.Unary(ast.op, self.fold(ast.operand, stmt, params), ast.pos)
+        if isinstance(ast, sx.Binary):
+            return sx.Binary(ast.op, self.fold(ast.left, stmt, params),
+                             self.fold(ast.right, stmt, params), ast.pos)
+        if isinstance(ast, sx.Transpose):
+            return sx.Transpose(self.fold(ast.operand, stmt, params), ast.pos)
+        if isinstance(ast, sx.Name) and ast.id == "_" and "_" not in params:
+            if self.last is None:
+                raise UnknownName("'_' is the last value, and there is none yet", *ast.pos)
+            return sx.Const(self.last, ast.pos, "_")
+        return ast
+
+    def _construct(self, ast: sx.Call, stmt: int, params: frozenset) -> sx.Const:
+        c = CONSTRUCTORS[ast.func]
+        lo, hi = c.arity
+        if not lo <= len(ast.args) <= hi:
+            raise BpError(f"{c.name} takes {lo}" + (f" to {hi}" if hi != lo else "") +
+                          f" arguments: {c.example}", *ast.pos)
+        args = []
+        for a in ast.args:
+            if refs_of(a, self.funcs) & params:
+                raise BpError(f"{c.name}(...) needs values when the line is entered, not "
+                              "a function's parameters", *a.pos)
+            _, v = self.evaluate(self.fold(a, stmt, params), stmt)
+            if v is None:
+                raise BpError(f"{c.name}(...) needs values; this argument is symbolic", *a.pos)
+            args.append(v)
+        try:
+            count = element_count(c.name, args)
+        except (TypeError, ValueError, OverflowError):
+            count = 0
+        self._check_elements(count, ast.pos)
+        try:
+            value = c.make(self.rng, *args)
+        except (ValueError, TypeError, IndexError) as e:
+            raise BpError(f"{c.name}: {e}", *ast.pos) from None
+        return sx.Const(np.asarray(value, dtype=np.float64), ast.pos, sx.to_text(ast))
+
+    def _check_elements(self, count: int, pos) -> None:
+        if count > self.limits.max_elements:
+            raise LimitError(f"{count:,} elements is over the limit of "
+                             f"{self.limits.max_elements:,} (BPSHELL_MAX_ELEMENTS raises it)",
+                             *pos)
+
+    # ------------------------------------------------------------ state changes
+    def _depends_on(self, refs: set[str], name: str) -> bool:
+        """Whether any of refs reads name, directly or through other definitions."""
+        stack, seen = list(refs), set()
+        while stack:
+            n = stack.pop()
+            if n == name:
+                return True
+            if n in seen:
+                continue
+            seen.add(n)
+            b = self.bindings.get(n)
+            if isinstance(b, Formula):
+                stack.extend(b.refs)
+        return False
+
+    def _invalidate(self, name: str) -> None:
+        stack, seen = [name], set()
+        while stack:
+            n = stack.pop()
+            for u in self.users.get(n, ()):
+                if u not in seen:
+                    seen.add(u)
+                    self.cache.pop(u, None)
+                    stack.append(u)
+
+    def _bind(self, name: str, binding: Leaf | Formula, value) -> None:
+        old = self.bindings.get(name)
+        if isinstance(old, Formula):
+            for r in old.refs:
+                self.users.get(r, set()).discard(name)
+        self.bindings[name] = binding
+        self.cache.pop(name, None)
+        if isinstance(binding, Formula):
+            for r in binding.refs:
+                self.users.setdefault(r, set()).add(name)
+            self.cache[name] = value
+        self._invalidate(name)
+        self.version += 1
+
+    def _unbind(self, name: str) -> None:
+        old = self.bindings.pop(name)
+        if isinstance(old, Formula):
+            for r in old.refs:
+                self.users.get(r, set()).discard(name)
+        self.cache.pop(name, None)
+        self._invalidate(name)
+        self.version += 1
+
+    # ------------------------------------------------------------ statements
+    def _do_assign(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        name = stmt.name
+        if name in self.funcs:
+            raise BpError(f"'{name}' is a function; choose another name", *stmt.pos)
+        if name in OPS and name not in OPERATOR_ONLY or name in CONSTRUCTORS:
+            raise BpError(f"'{name}' is a built-in function; choose another name", *stmt.pos)
+        expr = self.fold(stmt.expr, self.serial)
+        refs = refs_of(expr, self.funcs)
+        text = stmt.text.split("=", 1)[1].strip()
+        update = name in refs or (name in self.users and self._depends_on(refs, name))
+        plan, value = self.evaluate(expr, self.serial)
+        if update and value is None:
+            raise MathError(f"'{name} = {text}' reads {name} itself, so it updates {name} "
+                            "from current values, but these have no value yet", *stmt.pos)
+        value = to_plain(value)
+        if update or not refs:
+            binding: Leaf | Formula = Leaf(value, text, self.serial, chunk.line)
+        else:
+            binding = Formula(expr, text, frozenset(refs), self.serial, chunk.line)
+        self._bind(name, binding, value)
+        if value is not None:
+            self.last = value
+        return {"kind": "assign", "name": name, "value": value, "shape": _shape(value),
+                "expr": sx.to_text(expr), "update": update,
+                "symbols": sorted(self._symbols_of(plan)) if value is None else []}
+
+    @staticmethod
+    def _symbols_of(plan: Plan) -> set[str]:
+        return {n.name for n in plan.graph.nodes if n.kind == "symbol"}
+
+    def _do_value(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        expr = self.fold(stmt.expr, self.serial)
+        plan, value = self.evaluate(expr, self.serial)
+        value = to_plain(value)
+        if value is not None:
+            self.last = value
+        return {"kind": "value", "value": value, "shape": _shape(value),
+                "expr": sx.to_text(expr),
+                "symbols": sorted(self._symbols_of(plan)) if value is None else []}
+
+    def _do_def(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        from .userfuncs import make_user_function
+
+        name = stmt.name
+        if name in OPS or name in CONSTRUCTORS:
+            raise BpError(f"'{name}' is a built-in function; choose another name", *stmt.pos)
+        if name in self.bindings:
+            raise BpError(f"'{name}' already names a value; choose another name", *stmt.pos)
+        body = self.fold(stmt.expr, self.serial, frozenset(stmt.params))
+        calls = calls_of(body)
+        for c in calls:
+            if c == name or name in self._calls_closure(c):
+                raise BpError(f"{name} would call itself; functions cannot be recursive",
+                              *stmt.pos)
+        text = stmt.text.split("=", 1)[1].strip()
+        fn = make_user_function(name, stmt.params, body, text, self.funcs, frozenset(calls))
+        new_funcs = dict(self.funcs)
+        new_funcs[name] = fn
+        new_users = self._users_with(new_funcs)
+        self.funcs = new_funcs
+        self.users = new_users
+        self.cache.clear()
+        self.version += 1
+        return {"kind": "def", "name": name, "params": list(stmt.params), "expr": text,
+                "elementwise": fn.op is not None}
+
+    def _calls_closure(self, fname: str) -> set[str]:
+        out, stack = set(), [fname]
+        while stack:
+            f = self.funcs.get(stack.pop())
+            if f is None:
+                continue
+            for c in f.calls:
+                if c not in out:
+                    out.add(c)
+                    stack.append(c)
+        return out
+
+    def _users_with(self, funcs: dict) -> dict[str, set[str]]:
+        """Recompute who reads whom after a function changed; refuse a cycle."""
+        users: dict[str, set[str]] = {}
+        for n, b in self.bindings.items():
+            if isinstance(b, Formula):
+                b.refs = frozenset(refs_of(b.expr, funcs))
+                for r in b.refs:
+                    users.setdefault(r, set()).add(n)
+        return users
+
+    def _do_del(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        for n in stmt.names:
+            if n not in self.bindings and n not in self.funcs:
+                raise UnknownName(self._unknown(n), *stmt.pos)
+        for n in stmt.names:
+            if n in self.bindings:
+                self._unbind(n)
+            else:
+                del self.funcs[n]
+                self.users = self._users_with(self.funcs)
+                self.cache.clear()
+                self.version += 1
+        return {"kind": "del", "names": list(stmt.names)}
+
+    def _do_reset(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        self.__init__(self.limits, None)
+        return {"kind": "reset"}
+
+    def _do_seed(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        self.seed = stmt.options["seed"]
+        self.rng = np.random.default_rng(self.seed)
+        return {"kind": "seed", "seed": self.seed}
+
+    def _do_vars(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        out = []
+        for n, b in self.bindings.items():
+            v = self.value_of(n) if isinstance(b, Formula) else b.value
+            kind = "leaf" if isinstance(b, Leaf) else "formula"
+            if v is None:
+                kind = "symbolic"
+            out.append({"name": n, "kind": kind, "expr": b.text, "value": to_plain(v),
+                        "shape": _shape(v)})
+        funcs = [{"name": f.name, "params": f.params, "expr": f.text,
+                  "elementwise": f.op is not None} for f in self.funcs.values()]
+        return {"kind": "vars", "vars": out, "functions": funcs}
+
+    # ------------------------------------------------------------ gradients
+    def _seed_for(self, plan: Plan, with_ast, stmt: sx.Stmt):
+        root_value = plan.values[plan.graph.root]
+        if with_ast is not None:
+            _, seed = self.evaluate(self.fold(with_ast, self.serial), self.serial)
+            if seed is None:
+                raise BpError("the upstream gradient after 'with' needs a value", *stmt.pos)
+            if np.shape(seed) != np.shape(root_value):
+                raise ShapeError(f"the upstream gradient has shape {_shape_text(seed)}, but "
+                                 f"{stmt.name} has shape {_shape_text(root_value)}", *stmt.pos)
+            return seed
+        if np.ndim(root_value) == 0:
+            return 1.0
+        return np.ones(np.shape(root_value))
+
+    def gradients(self, name: str, wrt: list[str] | None = None, with_ast=None,
+                  stmt: sx.Stmt | None = None) -> tuple[Plan, list, dict]:
+        plan = self.full_plan(name)
+        g = plan.graph
+        if plan.values[g.root] is None:
+            return plan, [], {}
+        targets = None
+        if wrt:
+            for w in wrt:
+                if w not in self.bindings and w not in g.named:
+                    raise UnknownName(self._unknown(w), *(stmt.pos if stmt else (None, None)))
+            targets = {g.named[w] for w in wrt if w in g.named}
+        seed = self._seed_for(plan, with_ast, stmt or sx.Stmt("grad", (None, None), name=name))
+        grads = plan.backward(seed, targets)
+        self.last_grad = (name, self.version, plan, grads)
+        names = wrt if wrt else [n for n in g.named if n != name]
+        out = {}
+        for n in names:
+            i = g.named.get(n)
+            if i is None:
+                out[n] = 0.0 if np.ndim(self.value_of(n)) == 0 else np.zeros(
+                    np.shape(self.value_of(n)))
+                continue
+            if g.nodes[i].kind == "symbol":
+                continue
+            gi = grads[i]
+            if gi is None:
+                if not self._differentiable(plan, i):
+                    continue
+                gi = np.zeros(np.shape(plan.values[i]))
+            out[n] = to_plain(gi)
+        return plan, grads, out
+
+    @staticmethod
+    def _differentiable(plan: Plan, i: int) -> bool:
+        """False for inputs only used as integer labels (of a loss), which have no gradient."""
+        for node in plan.graph.nodes:
+            if node.kind == "op" and i in node.args:
+                k = node.args.index(i)
+                if node.op.vjps is None or node.op.vjps[k] is not None:
+                    if node.op.vjps is None:
+                        return True
+                    if node.op.name not in ("cross_entropy", "softmax_cross_entropy"):
+                        return True
+                    xs = [plan.values[a] for a in node.args]
+                    from .numeric.kernels import is_labels
+
+                    if not is_labels(xs[0], xs[1]):
+                        return True
+        return False
+
+    def _do_grad(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        plan, grads, out = self.gradients(stmt.name, stmt.names or None,
+                                          stmt.options.get("with"), stmt)
+        value = plan.values[plan.graph.root]
+        if value is None:
+            from .symbolic.reverse import symbolic_gradients
+
+            result = symbolic_gradients(plan.graph, stmt.names or None)
+            return {"kind": "grad", "of": stmt.name, "value": None, "shape": [],
+                    "symbolic": True, **result}
+        return {"kind": "grad", "of": stmt.name, "value": to_plain(value),
+                "shape": _shape(value), "symbolic": False, "grads": out,
+                "nonfinite": _nonfinite(out)}
+
+    def _do_check(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        from .numeric.check import gradient_check
+
+        eps = stmt.options.get("eps", CHECK_EPS)
+        atol = stmt.options.get("atol", CHECK_ATOL)
+        rtol = stmt.options.get("rtol", CHECK_RTOL)
+        plan, grads, out = self.gradients(stmt.name, None, None, stmt)
+        if plan.values[plan.graph.root] is None:
+            raise BpError(f"{stmt.name} is symbolic; check needs values for "
+                          f"{', '.join(sorted(self._symbols_of(plan)))}", *stmt.pos)
+        results = gradient_check(plan, grads, eps, atol, rtol, CHECK_MAX_ELEMENTS,
+                                 self._differentiable)
+        return {"kind": "check", "of": stmt.name, "passed": all(r["passed"] for r in
+                                                                 results.values()),
+                "eps": eps, "atol": atol, "rtol": rtol, "results": results}
+
+    def _do_diff(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        from .symbolic.expr import differentiate
+
+        expr = self.fold(stmt.expr, self.serial)
+        result = differentiate(expr, stmt.name, self.bindings, self.funcs, self.limits)
+        return {"kind": "diff", **result}
+
+    def _do_tree(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        from .tree import build_tree
+
+        plan, grads = self._plan_with_grads(stmt.name)
+        return {"kind": "tree", "of": stmt.name,
+                "root": build_tree(plan, grads, plan.graph.named[stmt.name], TREE_MAX_NODES),
+                "has_grads": grads is not None}
+
+    def _plan_with_grads(self, name: str) -> tuple[Plan, list | None]:
+        """The plan of the last grad if it covers name and nothing changed since."""
+        if self.last_grad is not None:
+            root, version, plan, grads = self.last_grad
+            if version == self.version and name in plan.graph.named:
+                return plan, grads
+        if name not in self.bindings:
+            raise UnknownName(self._unknown(name))
+        return self.full_plan(name), None
+
+    def _do_rules(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        from .symbolic.rules import rules_table
+
+        return {"kind": "rules", "rules": rules_table(self.funcs)}
+
+    def _do_help(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        from .help import help_result
+
+        return {"kind": "help", **help_result(stmt.options.get("topic"), self.funcs)}
+
+    def _do_exit(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        return {"kind": "exit"}
+
+    _do_quit = _do_exit
+
+    # ------------------------------------------------------------ files
+    def script(self) -> str:
+        """The session's definitions as a script that replays to the same state."""
+        from .save import session_script
+
+        return session_script(self)
+
+    def _do_save(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        path = _path(stmt)
+        text = self.script()
+        directory = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".bpshell-", suffix=".tmp", dir=directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as e:
+            raise FileError(f"cannot write {path}: {e.strerror}", *stmt.pos) from None
+        return {"kind": "save", "path": path, "statements": text.count("\n")}
+
+    def _do_run(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        path = _path(stmt)
+        text = read_source(path, stmt.pos)
+        results = []
+        for r in self.iter_run(text, time_limit=0):
+            r["file"] = path
+            results.append(r)
+            if not r["ok"]:
+                break
+        ok = all(r["ok"] for r in results)
+        if not ok:
+            bad = results[-1]
+            raise BpError(f"{path}:{bad['line']}:{bad['column']}: {bad['error']['message']}",
+                          *stmt.pos)
+        return {"kind": "run", "path": path, "results": results}
+
+    def _do_export(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        path = _path(stmt)
+        if not path.endswith((".svg", ".html", ".txt")):
+            raise FileError("export writes .svg, .html or .txt files", *stmt.pos)
+        return {"kind": "export", "path": path}
+
+
+def read_source(path: str, pos=(None, None)) -> str:
+    """A script's text; bytes that are not UTF-8 are an error with their line."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise FileError(f"cannot read {path}: {e.strerror}", *pos) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise FileError(f"{path} is not valid UTF-8 (byte 0x{data[e.start]:02x} at line "
+                        f"{line}, column {col})", *pos) from None
+
+
+def _path(stmt: sx.Stmt) -> str:
+    path = stmt.options.get("path", "").strip()
+    if not path:
+        raise FileError(f"'{stmt.kind}' needs a file name: '{stmt.kind} FILE'", *stmt.pos)
+    return os.path.expanduser(path)
+
+
+def _shape(v) -> list[int]:
+    return [] if v is None else list(np.shape(v))
+
+
+def _shape_text(v) -> str:
+    s = np.shape(v)
+    return "x".join(map(str, s)) if s else "scalar"
+
+
+def _nonfinite(grads: dict) -> list[str]:
+    return [n for n, g in grads.items() if isinstance(g, (float, np.ndarray)) and
+            not np.all(np.isfinite(g))]
+
+
+__all__ = ["Session", "Graph"]

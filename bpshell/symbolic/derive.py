@@ -1,0 +1,174 @@
+"""Derivatives found by SymPy, never typed: output forms, defined functions, NumPy code.
+
+An op is declared by its definition only. Its derivative comes from `sympy.diff`; the
+derivative in terms of the op's output (sigmoid' = y*(1 - y)) comes from substitution
+or, failing that, from a sparse fit over a small basis in y, verified at 40 digits.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+X = tuple(sp.Symbol(f"x{i}", real=True) for i in range(6))
+Y = sp.Symbol("y", real=True)
+
+# names a generated NumPy function may call besides numpy itself (filled by bpshell.ops)
+NAMESPACE: dict[str, Callable] = {}
+
+
+class _Printer(NumPyPrinter):
+    """NumPy printer that writes Piecewise as nested numpy.where (3x faster than select)."""
+
+    def _print_Piecewise(self, expr):
+        *pieces, last = expr.args
+        out = self._print(last.expr) if last.cond == sp.true else "numpy.nan"
+        for e, c in reversed(pieces):
+            out = f"numpy.where({self._print(c)}, {self._print(e)}, {out})"
+        return out
+
+
+def to_numpy(args, expr, extra: dict | None = None) -> Callable:
+    """A NumPy function of args for a SymPy expression built by bpshell (never from text).
+
+    Symbols are our own (x0, x1, y) and function names are validated identifiers, so the
+    code SymPy generates holds nothing a user typed except numbers.
+    """
+    namespace = {**NAMESPACE, **extra} if extra else NAMESPACE
+    printer = _Printer({"fully_qualified_modules": False, "inline": True,
+                        "allow_unknown_functions": True})
+    return sp.lambdify(list(args), expr, modules=[namespace, "numpy"], printer=printer,
+                       docstring_limit=0)
+
+
+# ---------------------------------------------------------------- output forms
+
+_BASIS = (sp.Integer(1), Y, Y**2, Y**3, 1 / Y, sp.exp(Y), sp.exp(-Y))
+_SAMPLES = np.array([-2.3, -1.6, -1.1, -0.7, -0.35, 0.2, 0.45, 0.8, 1.25, 1.7, 2.4, 3.1])
+_CHECK_POINTS = ("0.37", "1.21", "-0.83")
+
+
+def substitute_output(d, call):
+    """d with the op's own output replaced by y, or None if the inputs still show."""
+    out = d.subs(call, Y)
+    inputs = call.free_symbols
+    if out.has(Y) and len(out.free_symbols & inputs) < len(d.free_symbols & inputs):
+        return out
+    return None
+
+
+def fit_output_form(f, d, x) -> sp.Expr | None:
+    """Find g with d == g(f) over the basis (1, y, y^2, y^3, 1/y, exp(y), exp(-y)).
+
+    Tries the sparsest combinations first, rationalizes the coefficients and accepts a
+    form only when it holds to 30 digits at points the fit never saw.
+    """
+    try:
+        fn, dn = to_numpy([x], f), to_numpy([x], d)
+        with np.errstate(all="ignore"):
+            ys = np.broadcast_to(np.asarray(fn(_SAMPLES), dtype=np.float64), _SAMPLES.shape)
+            ds = np.broadcast_to(np.asarray(dn(_SAMPLES), dtype=np.float64), _SAMPLES.shape)
+            cols = [np.broadcast_to(np.asarray(to_numpy([Y], b)(ys), np.float64), ys.shape)
+                    for b in _BASIS]
+    except Exception:  # a definition NumPy cannot evaluate has no output form
+        return None
+    good = np.isfinite(ys) & np.isfinite(ds)
+    for c in cols:
+        good &= np.isfinite(c)
+    if good.sum() < 6 or np.ptp(ys[good]) < 1e-6:
+        return None
+    A = np.stack([c[good] for c in cols], axis=1)
+    b = ds[good]
+    scale = max(1.0, float(np.max(np.abs(b))))
+    for size in (1, 2, 3):
+        for combo in itertools.combinations(range(len(_BASIS)), size):
+            sub = A[:, combo]
+            coef, *_ = np.linalg.lstsq(sub, b, rcond=None)
+            if np.max(np.abs(sub @ coef - b)) > 1e-8 * scale:
+                continue
+            fracs = [Fraction(float(c)).limit_denominator(24) for c in coef]
+            if any(fr == 0 or abs(float(fr) - c) > 1e-8 for fr, c in zip(fracs, coef)):
+                continue
+            g = sum(sp.Rational(fr.numerator, fr.denominator) * _BASIS[k]
+                    for fr, k in zip(fracs, combo))
+            if _holds(f, d, g, x):
+                return sp.factor_terms(g)
+    return None
+
+
+def _holds(f, d, g, x) -> bool:
+    for point in _CHECK_POINTS:
+        try:
+            p = sp.Float(point, 40)
+            fv = f.subs(x, p).evalf(40)
+            lhs = d.subs(x, p).evalf(40)
+            rhs = g.subs(Y, fv).evalf(40)
+            if not (lhs.is_number and rhs.is_number) or abs(lhs - rhs) > sp.Float("1e-30"):
+                return False
+        except (TypeError, ValueError, ZeroDivisionError):
+            return False
+    return True
+
+
+def output_form(call, d, args) -> sp.Expr | None:
+    """The derivative d of `call` (an op applied to args) in terms of the output y."""
+    found = substitute_output(d, call)
+    if found is not None:
+        return found
+    if len(args) == 1 and not d.is_number:
+        return fit_output_form(call, d, args[0])
+    return None
+
+
+# ---------------------------------------------------------------- defined functions
+
+
+def defined_function(name: str, nargs: int, definition: Callable[..., sp.Expr]):
+    """A SymPy Function whose derivative is derived from its definition.
+
+    `fdiff` differentiates the definition and, where the result is a function of the
+    output alone, returns it in that form (sigmoid -> sigmoid*(1 - sigmoid)). Printing
+    keeps the name, so a learner reads sigmoid(w*x + b), not its exponentials.
+    """
+    cache: dict[int, sp.Expr] = {}
+
+    def derivative(i: int) -> sp.Expr:
+        if i not in cache:
+            body = definition(*X[:nargs])
+            d = sp.diff(body, X[i])
+            form = None
+            if nargs == 1:
+                form = substitute_output(d, body) or fit_output_form(body, d, X[0])
+            if form is not None:
+                cache[i] = form.subs(Y, cls(*X[:nargs]))
+            else:
+                cache[i] = _refold(d, body, cls(*X[:nargs]))
+        return cache[i]
+
+    def fdiff(self, argindex=1):
+        return derivative(argindex - 1).subs(dict(zip(X[:nargs], self.args)),
+                                             simultaneous=True)
+
+    def _eval_evalf(self, prec):
+        return definition(*self.args)._eval_evalf(prec)
+
+    def _eval_rewrite_as_definition(self, *args, **kwargs):
+        return definition(*args)
+
+    cls = type(name, (sp.Function,), {
+        "nargs": nargs, "fdiff": fdiff, "_eval_evalf": _eval_evalf,
+        "definition": staticmethod(definition),
+        "_eval_rewrite_as_definition": _eval_rewrite_as_definition,
+        "is_real": True,
+    })
+    return cls
+
+
+def _refold(d, body, call):
+    """Where the definition reappears inside its own derivative, show the call instead."""
+    return d.subs(body, call)

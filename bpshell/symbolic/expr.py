@@ -1,0 +1,185 @@
+"""SymPy expressions built from our own tree (never from text), and the `diff` command."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .. import syntax as sx
+from ..errors import BpError, LimitError, TimeLimitError, UnknownName
+from ..graph import Formula, Leaf, refs_of, unknown_function
+from ..ops import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS
+from ..timeout import deadline
+from .derive import Y, fit_output_form
+
+_SMALL_INT = 10**6
+
+
+def symbol(name: str) -> sp.Symbol:
+    return sp.Symbol(name, real=True)
+
+
+def number(value: float, text: str = "") -> sp.Expr:
+    if value.is_integer() and abs(value) <= _SMALL_INT and "." not in text and "e" not in \
+            text.lower():
+        return sp.Integer(int(value))
+    return sp.Float(value)
+
+
+class SympyBuilder:
+    """SymPy for an expression, expanding named definitions except the ones kept as symbols."""
+
+    def __init__(self, bindings: dict, funcs: dict, keep: set[str], max_exponent: float):
+        self.bindings = bindings
+        self.funcs = funcs
+        self.keep = keep
+        self.max_exponent = max_exponent
+        self.memo: dict[str, sp.Expr] = {}
+
+    def name(self, name: str) -> sp.Expr:
+        """Expand a name and everything it depends on, with an explicit stack."""
+        stack = [name]
+        while stack:
+            n = stack[-1]
+            if n in self.memo:
+                stack.pop()
+                continue
+            b = self.bindings.get(n)
+            if n in self.keep or b is None or isinstance(b, Leaf):
+                if isinstance(b, Leaf) and np.ndim(b.value) != 0 and n not in self.keep:
+                    raise BpError(f"{n} is an array; diff works on scalar expressions "
+                                  "(grad handles arrays)")
+                self.memo[n] = symbol(n)
+                stack.pop()
+                continue
+            assert isinstance(b, Formula)
+            missing = [r for r in refs_of(b.expr, self.funcs) if r not in self.memo]
+            if missing:
+                stack.extend(missing)
+                continue
+            self.memo[n] = self.expr(b.expr, {})
+            stack.pop()
+        return self.memo[name]
+
+    def expr(self, ast, env: dict) -> sp.Expr:
+        if isinstance(ast, sx.Num):
+            return number(ast.value, ast.text)
+        if isinstance(ast, sx.Const):
+            if np.ndim(ast.value) != 0:
+                raise BpError("diff works on scalar expressions (grad handles arrays)",
+                              *ast.pos)
+            return sp.Float(float(ast.value))
+        if isinstance(ast, sx.ArrayLit):
+            raise BpError("diff works on scalar expressions (grad handles arrays)", *ast.pos)
+        if isinstance(ast, sx.Name):
+            if ast.id in env:
+                return env[ast.id]
+            if ast.id == "_":
+                raise BpError("'_' cannot be differentiated; give the value a name", *ast.pos)
+            return self.name(ast.id)
+        if isinstance(ast, sx.Unary):
+            inner = self.expr(ast.operand, env)
+            return -inner if ast.op == "neg" else inner
+        if isinstance(ast, sx.Binary):
+            a, b = self.expr(ast.left, env), self.expr(ast.right, env)
+            if ast.op == "@":
+                raise BpError("@ needs arrays; diff works on scalar expressions", *ast.pos)
+            if ast.op == "**":
+                self._check_power(a, b, ast.pos)
+            return BINARY[ast.op].sympy(a, b)
+        if isinstance(ast, sx.Transpose):
+            return self.expr(ast.operand, env)
+        if isinstance(ast, sx.Call):
+            return self.call(ast, env)
+        raise BpError("unsupported expression", *ast.pos)
+
+    def _check_power(self, a, b, pos) -> None:
+        if a.is_number and b.is_number and abs(float(b)) > self.max_exponent \
+                and abs(float(a)) != 1:
+            raise LimitError(f"exponent {b} is over the limit of {self.max_exponent:g} "
+                             "(BPSHELL_MAX_EXPONENT raises it)", *pos)
+
+    def call(self, ast: sx.Call, env: dict) -> sp.Expr:
+        user = self.funcs.get(ast.func)
+        args = [self.expr(a, env) for a in ast.args]
+        if user is not None:
+            if len(args) != len(user.params):
+                raise BpError(f"{ast.func} takes {len(user.params)} arguments", *ast.pos)
+            if user.op is not None:
+                return user.op.sympy(*args)
+            return self.expr(user.body, dict(zip(user.params, args)))
+        op = OPS.get(ast.func)
+        if op is None or ast.func in OPERATOR_ONLY:
+            if ast.func in CONSTRUCTORS:
+                raise BpError("diff works on scalar expressions (grad handles arrays)",
+                              *ast.pos)
+            raise UnknownName(unknown_function(ast.func), *ast.pos)
+        if op.sympy is None or op.params and len(args) > op.arity:
+            raise BpError(f"{ast.func} works on arrays; diff works on scalar expressions "
+                          "(grad handles arrays)", *ast.pos)
+        full = list(args[: op.arity])
+        full += [sp.Float(d) for d in op.defaults[len(full) - op.arity:]] if len(full) < \
+            op.arity else []
+        if len(full) != op.arity:
+            raise BpError(f"{ast.func} takes {op.arity} arguments: {op.example}", *ast.pos)
+        return op.sympy(*full)
+
+
+def free_name(taken: set[str], preferred: str = "y") -> str:
+    for candidate in (preferred, "out", "y_out", "f"):
+        if candidate not in taken:
+            return candidate
+    i = 1
+    while f"y{i}" in taken:
+        i += 1
+    return f"y{i}"
+
+
+def differentiate(expr_ast, wrt: str, bindings: dict, funcs: dict, limits,
+                  values: dict | None = None) -> dict:
+    """The `diff` result: raw, simplified (time-bounded), and in terms of the output."""
+    builder = SympyBuilder(bindings, funcs, {wrt}, limits.max_exponent)
+    f = builder.expr(expr_ast, {})
+    x = symbol(wrt)
+    d = sp.diff(f, x)
+    simplified, note = d, None
+    try:
+        with deadline(limits.simplify_seconds):
+            simplified = sp.simplify(d)
+        if sp.count_ops(simplified) > sp.count_ops(d):
+            simplified = d
+    except TimeLimitError:
+        note = f"simplify took longer than {limits.simplify_seconds:g} s; showing the raw form"
+    taken = {s.name for s in f.free_symbols}
+    out_name = expr_ast.id if isinstance(expr_ast, sx.Name) else free_name(taken)
+    out = symbol(out_name)
+    in_terms = None
+    if d.has(x) and not (isinstance(f, sp.Symbol)):
+        cand = d.subs(f, out)
+        if not cand.has(x) and cand.has(out):
+            in_terms = cand
+        elif f.free_symbols == {x}:
+            fitted = fit_output_form(f, d, x)
+            if fitted is not None:
+                in_terms = fitted.subs(Y, out)
+    return {
+        "wrt": wrt,
+        "expr": str(f),
+        "derivative": str(d),
+        "simplified": str(simplified),
+        "simplify_note": note,
+        "output_name": out_name,
+        "in_terms_of_output": None if in_terms is None else str(in_terms),
+        "pretty": {
+            "derivative": sp.pretty(d, use_unicode=True, num_columns=10_000),
+            "simplified": sp.pretty(simplified, use_unicode=True, num_columns=10_000),
+            "in_terms_of_output": None if in_terms is None else
+            sp.pretty(in_terms, use_unicode=True, num_columns=10_000),
+        },
+        "ascii": {
+            "derivative": sp.pretty(d, use_unicode=False, num_columns=10_000),
+            "simplified": sp.pretty(simplified, use_unicode=False, num_columns=10_000),
+            "in_terms_of_output": None if in_terms is None else
+            sp.pretty(in_terms, use_unicode=False, num_columns=10_000),
+        },
+    }

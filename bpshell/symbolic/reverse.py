@@ -1,0 +1,81 @@
+"""Symbolic gradients by reverse mode over local derivatives, named nodes kept as symbols.
+
+Each node's local derivative comes from the op table (in terms of its output where one
+exists). Adjoints are sums of products of those; an adjoint read by more than one input
+becomes a step of its own (d_h = ...), so shared work is written once and nothing swells
+with depth, where `sympy.diff` of the expanded expression grows exponentially.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import BpError
+from ..graph import Graph
+from .derive import X, Y
+from .expr import number, symbol
+from .local import local
+
+
+def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
+    nodes = graph.nodes
+    n = len(nodes)
+    value: list = [None] * n  # expression of each node as other nodes read it
+    for i, node in enumerate(nodes):
+        if node.kind in ("symbol", "leaf"):
+            if node.kind == "leaf" and getattr(node.value, "ndim", 0):
+                raise BpError(f"{node.name} is an array; symbolic gradients work on scalars")
+            value[i] = symbol(node.name)
+        elif node.kind == "const":
+            value[i] = number(float(node.value)) if not getattr(node.value, "ndim", 0) else None
+            if value[i] is None:
+                raise BpError("symbolic gradients work on scalar expressions")
+        else:
+            if node.op.sympy is None or node.op.vjps is not None and node.op.name != "id":
+                raise BpError(f"{node.op.name} works on arrays; symbolic gradients work on "
+                              "scalar expressions")
+            args = [value[a] for a in node.args]
+            value[i] = symbol(node.name) if node.name else node.op.sympy(*args)
+    defs = {}
+    for name, i in graph.named.items():
+        node = nodes[i]
+        if node.kind == "op":
+            defs[name] = node.op.sympy(*[value[a] for a in node.args])
+
+    adj: list = [sp.Integer(0)] * n
+    adj[graph.root] = sp.Integer(1)
+    steps = []
+    uses = [0] * n
+    for node in nodes:
+        for a in node.args:
+            uses[a] += 1
+    for i in range(n - 1, -1, -1):
+        node = nodes[i]
+        if node.kind != "op" or adj[i] == 0:
+            continue
+        g = adj[i]
+        if node.name and i != graph.root and uses[i] > 1 and not g.is_Atom:
+            d = sp.Symbol(f"d_{node.name}")
+            steps.append({"name": str(d), "expr": str(g)})
+            g = d
+        args = [value[a] for a in node.args]
+        if node.op.name == "id":
+            locals_ = [sp.Integer(1)]
+        else:
+            loc = local(node.op)
+            subs = {X[k]: args[k] for k in range(len(args))}
+            subs[Y] = value[i] if node.name else node.op.sympy(*args)
+            locals_ = []
+            for k in range(len(args)):
+                form = loc.output[k]
+                if form is None or form.free_symbols & set(X[: len(args)]):
+                    form = sp.diff(loc.call, X[k])
+                locals_.append(form.xreplace(subs))
+        for k, a in enumerate(node.args):
+            if nodes[a].kind == "const":
+                continue
+            adj[a] = adj[a] + g * locals_[k]
+    names = wrt or [nm for nm in graph.named if graph.named[nm] != graph.root]
+    grads = {nm: str(adj[graph.named[nm]]) for nm in names if nm in graph.named}
+    return {"grads": grads, "steps": steps,
+            "definitions": {k: str(v) for k, v in defs.items()}}

@@ -1,0 +1,54 @@
+"""Time bounds for work that has no bound of its own (SymPy's simplify, a long statement).
+
+A SIGALRM timer raises TimeLimitError in the main thread; deadlines nest, the inner one
+never extending the outer. Off the main thread (or without SIGALRM) no bound applies.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+
+from .errors import TimeLimitError
+
+_active: list[float] = []  # absolute deadlines, innermost last
+
+
+def _usable() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def _arm() -> None:
+    if _active:
+        remaining = max(min(_active) - time.monotonic(), 1e-4)
+        signal.setitimer(signal.ITIMER_REAL, remaining)
+    else:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _on_alarm(signum, frame):
+    now = time.monotonic()
+    if _active and now >= min(_active) - 1e-3:
+        raise TimeLimitError("took too long")
+    _arm()
+
+
+@contextmanager
+def deadline(seconds: float | None):
+    """Raise TimeLimitError inside the block once `seconds` have passed (0 or None: no bound)."""
+    if not seconds or seconds <= 0 or not _usable():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGALRM)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    _active.append(time.monotonic() + seconds)
+    _arm()
+    try:
+        yield
+    finally:
+        _active.pop()
+        _arm()
+        if not _active:
+            signal.signal(signal.SIGALRM, previous)

@@ -1,0 +1,79 @@
+"""The graph of a name as nested data: what the shell draws as a tree."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .graph import Node
+from .numeric.passes import Plan, to_plain
+from .symbolic.derive import X, Y
+
+
+def local_text(node: Node, labels: list[str], out_label: str) -> list[str]:
+    """The node's local derivative for each input, in terms of its output where possible."""
+    op = node.op
+    if op is None:
+        return []
+    if op.vjps is not None:
+        return list(op.rule_text)
+    from .symbolic.local import local
+
+    loc = local(op)
+    subs = {X[k]: sp.Symbol(lbl) for k, lbl in enumerate(labels)}
+    subs[Y] = sp.Symbol(out_label)
+    out = []
+    for k in range(op.arity):
+        form = loc.output[k] if loc.output[k] is not None else loc.raw[k]
+        if loc.output[k] is None and hasattr(loc.call, "func"):
+            form = sp.diff(loc.call, X[k])
+        out.append(str(form.xreplace(subs)))
+    return out
+
+
+def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int) -> dict:
+    """Nested dicts from root; a node met again becomes {"ref": id}. Built iteratively."""
+    nodes = plan.graph.nodes
+    seen: set[int] = set()
+    count = 0
+
+    def make(i: int) -> dict:
+        node = nodes[i]
+        labels = [nodes[a].label for a in node.args]
+        out_label = node.name or "y"
+        d = {
+            "id": i,
+            "name": node.name,
+            "op": node.op.name if node.op else node.kind,
+            "expr": node.label,
+            "local": local_text(node, labels, out_label),
+            "value": to_plain(plan.values[i]),
+            "grad": None if grads is None else to_plain(grads[i]),
+            "shape": list(np.shape(plan.values[i])) if plan.values[i] is not None else [],
+            "children": [],
+        }
+        return d
+
+    top = make(root)
+    seen.add(root)
+    stack = [(top, root)]
+    while stack:
+        parent, i = stack.pop()
+        for a in nodes[i].args:
+            if nodes[a].kind == "const" and nodes[a].ast is None:
+                continue  # a default argument (leaky_relu's slope) is not drawn
+            if a in seen:
+                child = {"ref": a, "name": nodes[a].name, "op": nodes[a].op.name if
+                         nodes[a].op else nodes[a].kind, "expr": nodes[a].label}
+                parent["children"].append(child)
+                continue
+            count += 1
+            if count > max_nodes:
+                parent["children"].append({"truncated": True})
+                stack.clear()
+                break
+            seen.add(a)
+            child = make(a)
+            parent["children"].append(child)
+            stack.append((child, a))
+    return top

@@ -28,6 +28,7 @@ class Leaf:
     text: str  # the right-hand side as written
     stmt: int = 0  # serial number of the defining statement
     line: int = 0
+    expr: object = None  # the expression it was computed from, kept to trace inf/nan
 
 
 @dataclass

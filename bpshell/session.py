@@ -271,7 +271,7 @@ class Session:
                             "from current values, but these have no value yet", *stmt.pos)
         value = to_plain(value)
         if update or not refs:
-            binding: Leaf | Formula = Leaf(value, text, self.serial, chunk.line)
+            binding: Leaf | Formula = Leaf(value, text, self.serial, chunk.line, expr)
         else:
             binding = Formula(expr, text, frozenset(refs), self.serial, chunk.line)
         self._bind(name, binding, value)
@@ -457,7 +457,24 @@ class Session:
                     "symbolic": True, **result}
         return {"kind": "grad", "of": stmt.name, "value": to_plain(value),
                 "shape": _shape(value), "symbolic": False, "grads": out,
-                "nonfinite": _nonfinite(out)}
+                "nonfinite": _nonfinite(out), **self._diagnose(plan, grads)}
+
+    def _diagnose(self, plan: Plan, grads: list) -> dict:
+        """Findings for a graph; inf/nan held by a leaf is traced into its definition."""
+        from .diagnose import diagnose, first_nonfinite_value
+
+        found = diagnose(plan.graph, plan.values, grads)
+        bad = found["nonfinite_value"]
+        if bad is not None and bad["op"] == "leaf":
+            leaf = self.bindings.get(plan.graph.nodes[bad["id"]].name)
+            if isinstance(leaf, Leaf) and leaf.expr is not None:
+                inner, _ = self.evaluate(leaf.expr)
+                cause = first_nonfinite_value(inner.graph, inner.values)
+                if cause is not None and cause["op"] != "const":
+                    cause["reason"] += f" (in the value of {bad['node']} = {leaf.text})"
+                    cause["id"] = None
+                    found["nonfinite_value"] = cause
+        return found
 
     def _do_check(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
         from .numeric.check import gradient_check
@@ -471,9 +488,107 @@ class Session:
                           f"{', '.join(sorted(self._symbols_of(plan)))}", *stmt.pos)
         results = gradient_check(plan, grads, eps, atol, rtol, CHECK_MAX_ELEMENTS,
                                  self._differentiable)
+        from .diagnose import kinks
+
         return {"kind": "check", "of": stmt.name, "passed": all(r["passed"] for r in
                                                                  results.values()),
-                "eps": eps, "atol": atol, "rtol": rtol, "results": results}
+                "eps": eps, "atol": atol, "rtol": rtol, "results": results,
+                "kinks": kinks(plan.graph, plan.values)}
+
+    def _do_explain(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        from .explain import explain
+
+        plan, grads, _ = self.gradients(stmt.name, None, None, stmt)
+        if plan.values[plan.graph.root] is None:
+            raise BpError(f"{stmt.name} is symbolic; explain needs values for "
+                          f"{', '.join(sorted(self._symbols_of(plan)))}", *stmt.pos)
+        return {"kind": "explain", "of": stmt.name, "value": to_plain(plan.values[
+            plan.graph.root]), "step": bool(stmt.options.get("step")),
+            **explain(plan, grads), **self._diagnose(plan, grads)}
+
+    # ------------------------------------------------------------ training
+    progress = None  # callable(step, total, loss) set by a front end to draw progress
+
+    def _train(self, stmt: sx.Stmt, steps: int, every: int) -> dict:
+        from .train import Optimizer, leaves_for, run_steps
+
+        plan = self.full_plan(stmt.name)
+        if plan.values[plan.graph.root] is None:
+            raise BpError(f"{stmt.name} is symbolic; give its inputs values first", *stmt.pos)
+        names = leaves_for(plan, stmt.names or None)
+        opt = Optimizer(stmt.options["lr"], stmt.options.get("momentum", 0.0),
+                        bool(stmt.options.get("adam")))
+        if steps < 1:
+            raise BpError("steps must be at least 1", *stmt.pos)
+        out = run_steps(plan, names, opt, steps, every,
+                        self.progress if stmt.kind == "fit" else None)
+        for n, v in out.pop("params").items():
+            b = self.bindings[n]
+            self._bind(n, Leaf(to_plain(v), b.text, b.stmt, b.line), None)
+        return {"of": stmt.name, "lr": opt.lr, "optimizer": opt.name, "updated": names,
+                **out}
+
+    def _do_step(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        out = self._train(stmt, 1, 1)
+        for k in ("trace", "steps_done", "interrupted"):
+            out.pop(k)
+        return {"kind": "step", **out}
+
+    def _do_fit(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        steps = stmt.options.get("steps", 100)
+        every = stmt.options.get("every", max(1, steps // 10))
+        return {"kind": "fit", "steps": steps, "every": every,
+                **self._train(stmt, steps, every)}
+
+    def _do_plot(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
+        wrt = stmt.name
+        if wrt is None:
+            raise BpError("plot needs 'wrt NAME': plot sigmoid(x) wrt x from -6 to 6",
+                          *stmt.pos)
+        expr = self.fold(stmt.expr, self.serial)
+        data_names = stmt.options.get("data", [])
+        if "from" in stmt.options:
+            lo, hi = stmt.options["from"], stmt.options["to"]
+            xs = np.linspace(lo, hi, 201)
+        else:
+            xs = self.value_of(wrt)
+            if xs is None or np.ndim(xs) == 0:
+                raise BpError(f"give a range ('from A to B') or make {wrt} an array",
+                              *stmt.pos)
+            xs = np.asarray(xs, dtype=np.float64)
+        bindings = dict(self.bindings)
+        bindings[wrt] = Leaf(xs, "", 0, 0)
+        b = Builder(bindings, self.funcs, None, self.limits.max_nodes, self.last)
+        b.graph.root = b.expr(expr, {}, self.serial)
+        plan = Plan(b.graph, self.limits.max_elements)
+        y = plan.forward()
+        if y is None:
+            raise BpError("the expression is symbolic here; give its other inputs values",
+                          *stmt.pos)
+        if np.size(y) != np.size(xs):
+            raise ShapeError(f"plot needs one value per {wrt}: got {np.size(y)} values for "
+                             f"{np.size(xs)} points", *stmt.pos)
+        dy = None
+        if wrt in b.graph.named:
+            grads = plan.backward(np.ones(np.shape(y)), {b.graph.named[wrt]})
+            g = grads[b.graph.named[wrt]]
+            dy = None if g is None else np.asarray(g, dtype=np.float64).reshape(-1)
+        data = {}
+        for n in data_names:
+            v = self.value_of(n)
+            if v is None or np.size(v) != np.size(self.value_of(wrt)):
+                raise ShapeError(f"data {n} needs one value per {wrt}", *stmt.pos)
+            data[n] = np.asarray(v, dtype=np.float64).reshape(-1)
+        result = {"kind": "plot", "expr": sx.to_text(expr), "wrt": wrt,
+                  "x": xs.reshape(-1), "y": np.asarray(y, dtype=np.float64).reshape(-1),
+                  "dy": dy, "data": data,
+                  "data_x": np.asarray(self.value_of(wrt), dtype=np.float64).reshape(-1)
+                  if data else None, "file": stmt.options.get("file")}
+        if result["file"]:
+            from .plotting import save_plot
+
+            save_plot(result, os.path.expanduser(result["file"]))
+        return result
 
     def _do_diff(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
         from .symbolic.expr import differentiate

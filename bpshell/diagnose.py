@@ -1,0 +1,148 @@
+"""What a learner should be told about a graph: where inf/nan began, kinks, unstable patterns.
+
+Each finding names a node and says why, instead of a nan printed at the end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import Graph
+from .numeric.passes import to_plain
+
+EXP_OVERFLOW = 709.78  # log of the largest float64
+
+
+def _finite(v) -> bool:
+    return v is None or bool(np.all(np.isfinite(v)))
+
+
+def _reason(op: str, xs: list, out) -> str:
+    """Why an op turned finite inputs into inf or nan."""
+    with np.errstate(all="ignore"):
+        if op == "exp" and np.any(np.asarray(xs[0]) > EXP_OVERFLOW):
+            return f"exp overflow: an input is above {EXP_OVERFLOW} (exp(710) > 1.8e308)"
+        if op == "log":
+            if np.any(np.asarray(xs[0]) == 0):
+                return "log of 0 is -inf"
+            if np.any(np.asarray(xs[0]) < 0):
+                return "log of a negative number is nan"
+        if op == "sqrt" and np.any(np.asarray(xs[0]) < 0):
+            return "sqrt of a negative number is nan"
+        if op == "div" and np.any(np.asarray(xs[1]) == 0):
+            both = np.any((np.asarray(xs[1]) == 0) & (np.asarray(xs[0]) == 0))
+            return "0 / 0 is nan" if both else "division by zero"
+        if op == "pow":
+            return "power overflows float64" if np.any(np.isinf(out)) else \
+                "power of a negative base to a fractional exponent is nan"
+    if np.any(np.isnan(out)):
+        return f"{op} gives nan for these inputs"
+    return f"{op} overflows float64 (above 1.8e308)"
+
+
+def _summary(v):
+    return to_plain(v) if np.size(v) <= 8 else {"shape": list(np.shape(v)),
+                                                 "nonfinite": int(np.sum(~np.isfinite(v)))}
+
+
+def first_nonfinite_value(graph: Graph, values: list) -> dict | None:
+    """The first node, in forward order, whose value is inf or nan."""
+    for i, node in enumerate(graph.nodes):
+        v = values[i]
+        if _finite(v):
+            continue
+        if node.kind != "op":
+            return {"node": node.label, "id": i, "op": node.kind, "inputs": [],
+                    "reason": f"{node.label} holds inf or nan"}
+        xs = [values[a] for a in node.args]
+        if not all(_finite(x) for x in xs):
+            continue  # a later node only inherits it; the first cause is earlier
+        return {"node": node.label, "id": i, "op": node.op.name,
+                "inputs": [{"name": graph.nodes[a].label, "value": _summary(values[a])}
+                           for a in node.args],
+                "value": _summary(v), "reason": _reason(node.op.name, xs, v)}
+    return None
+
+
+def first_nonfinite_grad(graph: Graph, values: list, grads: list) -> dict | None:
+    """The first node, in backward order, whose gradient became inf or nan."""
+    nodes = graph.nodes
+    for i in range(len(nodes) - 1, -1, -1):
+        g = grads[i]
+        if g is None or _finite(g):
+            continue
+        consumers = [j for j in range(i + 1, len(nodes)) if i in nodes[j].args
+                     and grads[j] is not None]
+        if any(not _finite(grads[j]) for j in consumers):
+            continue
+        node = nodes[i]
+        via = [nodes[j] for j in consumers]
+        reason = "the local derivative is inf or nan here"
+        for j in consumers:
+            c = nodes[j]
+            if not _finite(values[j]):
+                reason = f"{c.label} is not finite, so its local derivative is not either"
+            elif c.op is not None and c.op.name in ("log", "sqrt", "div", "pow"):
+                reason = (f"the derivative of {c.op.name} at these inputs is not finite "
+                          f"({c.label})")
+        return {"node": node.label, "id": i, "grad": _summary(g),
+                "via": [c.label for c in via], "reason": reason}
+    return None
+
+
+def kinks(graph: Graph, values: list) -> list[dict]:
+    """Nodes evaluated exactly at a point where their op is not differentiable."""
+    out = []
+    for i, node in enumerate(graph.nodes):
+        if node.kind != "op" or node.op.kink is None:
+            continue
+        x = values[node.args[0]]
+        if x is None:
+            continue
+        at_zero = int(np.sum(np.asarray(x) == 0))
+        if at_zero:
+            out.append({"node": node.label, "id": i, "op": node.op.name, "count": at_zero,
+                        "convention": node.op.kink})
+    return out
+
+
+_PATTERNS = {
+    ("log", "softmax"): ("log of softmax", "log_softmax(x)"),
+    ("log", "sigmoid"): ("log of sigmoid", "-softplus(-x)"),
+    ("cross_entropy", "softmax"): ("cross_entropy on a softmax output",
+                                   "softmax_cross_entropy(x, t) on the logits"),
+}
+
+
+def hints(graph: Graph, values: list) -> list[dict]:
+    """Known unstable patterns, each named once with the stable op to use instead."""
+    found: dict[str, dict] = {}
+    for i, node in enumerate(graph.nodes):
+        if node.kind != "op" or not node.args:
+            continue
+        inner = graph.nodes[node.args[0]]
+        if inner.kind == "op":
+            key = (node.op.name, inner.op.name)
+            if key in _PATTERNS and _PATTERNS[key][0] not in found:
+                pattern, stable = _PATTERNS[key]
+                found[pattern] = {"pattern": pattern, "node": node.label, "id": i,
+                                  "suggest": stable}
+        if node.op.name == "exp" and values[node.args[0]] is not None:
+            big = np.max(np.asarray(values[node.args[0]])) if np.size(values[node.args[0]]) \
+                else 0
+            if big > 50 and "exp of a large input" not in found:
+                found["exp of a large input"] = {
+                    "pattern": "exp of a large input", "node": node.label, "id": i,
+                    "suggest": "subtract the max first (as softmax does) or use softplus/"
+                               "log_softmax"}
+    return list(found.values())
+
+
+def diagnose(graph: Graph, values: list, grads: list | None) -> dict:
+    return {
+        "nonfinite_value": first_nonfinite_value(graph, values),
+        "nonfinite_grad": None if grads is None else first_nonfinite_grad(graph, values,
+                                                                           grads),
+        "kinks": kinks(graph, values),
+        "hints": hints(graph, values),
+    }

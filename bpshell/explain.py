@@ -1,0 +1,95 @@
+"""`explain NAME`: the backward pass as a ledger, one row per node, with the numbers.
+
+Each row reads: local derivative x upstream = downstream, for each input. Tensor rows show
+the rule with shapes (dW = X.T @ dY: (4x2).T @ (4x3) -> (2x3)); a node that feeds several
+consumers shows its gradient as the sum of named contributions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import syntax as sx
+from .diagnose import diagnose
+from .numeric.passes import Plan, to_plain
+from .numeric.structural import unbroadcast
+from .symbolic.local import local
+from .tree import local_text
+
+
+def _shape(v) -> str:
+    s = np.shape(v)
+    return "x".join(map(str, s)) if s else "scalar"
+
+
+def edge(node, k: int, g, xs: list, out):
+    """The gradient node sends to input k, and the numeric local derivative (elementwise)."""
+    op = node.op
+    if op.vjps is not None:
+        rule = op.vjps[k]
+        return (None if rule is None else rule(g, out, *xs, *node.params)), None
+    loc = local(op)
+    d = loc.numeric[k] if loc.constant[k] else loc.numeric[k](*xs, out)
+    with np.errstate(all="ignore"):
+        ga = np.multiply(g, d)
+    return unbroadcast(ga, np.shape(xs[k])), d
+
+
+def _shape_rule(node, k: int, labels: list[str], g, xs: list, down) -> str:
+    """The rule for input k written with the shapes it is applied to."""
+    op = node.op.name
+    dy, dx = _shape(g), _shape(down)
+    if op == "matmul":
+        a, b = labels
+        if k == 0:
+            return f"d{a} = dY @ {b}.T: ({dy}) @ ({_shape(xs[1])}).T -> ({dx})"
+        return f"d{b} = {a}.T @ dY: ({_shape(xs[0])}).T @ ({dy}) -> ({dx})"
+    if node.op.vjps is not None:
+        return f"{node.op.rule_text[k]}: ({dy}) -> ({dx})"
+    if np.shape(down) != np.shape(g):
+        return f"d{labels[k]} = local * dY, summed over broadcast axes: ({dy}) -> ({dx})"
+    return ""
+
+
+def explain(plan: Plan, grads: list) -> dict:
+    graph = plan.graph
+    nodes, vals = graph.nodes, plan.values
+    received: dict[int, list[dict]] = {}
+    rows = []
+    for i in range(len(nodes) - 1, -1, -1):
+        node, g = nodes[i], grads[i]
+        if node.kind != "op" or g is None:
+            continue
+        xs = [vals[a] for a in node.args]
+        labels = [nodes[a].label for a in node.args]
+        symbolic = local_text(node, labels, node.name or "y")
+        downstream = []
+        for k, a in enumerate(node.args):
+            if nodes[a].kind == "const" or grads[a] is None:
+                continue
+            down, d = edge(node, k, g, xs, vals[i])
+            if down is None:
+                continue
+            entry = {"to": labels[k], "id": a, "local": symbolic[k] if k < len(symbolic)
+                     else None, "local_value": None if d is None else to_plain(d),
+                     "value": to_plain(down), "shape": list(np.shape(down)),
+                     "rule": _shape_rule(node, k, labels, g, xs, down)}
+            downstream.append(entry)
+            received.setdefault(a, []).append({"from": node.label, "id": i,
+                                               "via": _via(node), "value": to_plain(down)})
+        rows.append({"id": i, "node": node.label, "name": node.name, "op": node.op.name,
+                     "value": to_plain(vals[i]), "shape": list(np.shape(vals[i])),
+                     "upstream": to_plain(g), "downstream": downstream,
+                     "sum_of": received.get(i, []) if len(received.get(i, [])) > 1 else []})
+    leaves = [{"id": i, "name": n.name or n.label, "value": to_plain(vals[i]),
+               "grad": to_plain(grads[i]), "sum_of": received.get(i, [])
+               if len(received.get(i, [])) > 1 else []}
+              for i, n in enumerate(nodes) if n.kind in ("leaf", "symbol") and
+              grads[i] is not None]
+    return {"rows": rows, "leaves": leaves, **diagnose(graph, vals, grads)}
+
+
+def _via(node) -> str:
+    """How a consumer reads: `b = a*a + a` for a named node, the expression otherwise."""
+    text = sx.to_text(node.ast) if node.ast is not None else node.label
+    return f"{node.name} = {text}" if node.name else text

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import syntax as sx
 from .errors import BpError, LimitError, ParseError, UnknownName
-from .ops import CONSTRUCTORS, OPERATOR_ONLY, OPS, Op
+from .ops import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS, Op
 
 # ---------------------------------------------------------------- bindings
 
@@ -145,7 +145,7 @@ class Builder:
             elif self.cache is not None and n in self.cache:
                 g.named[n] = self._add(Node("leaf", name=n, value=self.cache[n], stmt=b.stmt))
             else:
-                missing = [r for r in sorted(refs_of(b.expr, self.funcs)) if r not in g.named]
+                missing = [r for r in sorted(b.refs) if r not in g.named]
                 if missing:
                     for r in missing:
                         if r in on_stack:
@@ -172,11 +172,8 @@ class Builder:
     # -- expressions
     def expr(self, ast, env: dict[str, int], stmt: int) -> int:
         """Nodes for one expression tree; env maps an inlined function's parameters."""
-        if isinstance(ast, sx.Num):
-            return self._add(Node("const", value=ast.value, pos=ast.pos, stmt=stmt, ast=ast))
-        if isinstance(ast, sx.Const):
-            return self._add(Node("const", value=ast.value, pos=ast.pos, stmt=stmt, ast=ast))
-        if isinstance(ast, sx.Name):
+        t = type(ast)
+        if t is sx.Name:
             if ast.id in env:
                 return env[ast.id]
             if ast.id == "_":
@@ -184,23 +181,26 @@ class Builder:
                     raise UnknownName("'_' is the last value, and there is none yet", *ast.pos)
                 return self._add(Node("const", value=self.last, pos=ast.pos, stmt=stmt,
                                       ast=ast))
-            return self.name_node(ast.id)
-        if isinstance(ast, sx.ArrayLit):
-            return self._add(Node("const", value=array_literal(ast), pos=ast.pos, stmt=stmt,
-                                  ast=ast))
-        if isinstance(ast, sx.Unary):
+            named = self.graph.named.get(ast.id)
+            return named if named is not None else self.name_node(ast.id)
+        if t is sx.Binary:
+            left = self.expr(ast.left, env, stmt)
+            right = self.expr(ast.right, env, stmt)
+            return self._op(BINARY[ast.op], (left, right), (), ast, stmt)
+        if t is sx.Num or t is sx.Const:
+            return self._add(Node("const", value=ast.value, pos=ast.pos, stmt=stmt, ast=ast))
+        if t is sx.Call:
+            return self.call(ast, env, stmt)
+        if t is sx.Unary:
             inner = self.expr(ast.operand, env, stmt)
             if ast.op == "pos":
                 return inner
             return self._op(OPS["neg"], (inner,), (), ast, stmt)
-        if isinstance(ast, sx.Binary):
-            left = self.expr(ast.left, env, stmt)
-            right = self.expr(ast.right, env, stmt)
-            return self._op(binary_op(ast.op), (left, right), (), ast, stmt)
-        if isinstance(ast, sx.Transpose):
+        if t is sx.Transpose:
             return self._op(OPS["T"], (self.expr(ast.operand, env, stmt),), (), ast, stmt)
-        if isinstance(ast, sx.Call):
-            return self.call(ast, env, stmt)
+        if t is sx.ArrayLit:
+            return self._add(Node("const", value=array_literal(ast), pos=ast.pos, stmt=stmt,
+                                  ast=ast))
         raise ParseError("unsupported expression", *getattr(ast, "pos", (None, None)))
 
     def _op(self, op: Op, args: tuple, params: tuple, ast, stmt: int) -> int:
@@ -242,12 +242,6 @@ class Builder:
         if op.name == "reshape" and not params:
             raise BpError(f"reshape needs the new shape: {op.example}", *ast.pos)
         return self._op(op, tuple(args), params, ast, stmt)
-
-
-def binary_op(symbol: str) -> Op:
-    from .ops import BINARY
-
-    return BINARY[symbol]
 
 
 def integer_param(ast, op: Op) -> int:

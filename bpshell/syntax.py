@@ -100,49 +100,43 @@ class Token:
     pos: Pos
 
 
-_OPS = ("**", "+", "-", "*", "/", "^", "@", "(", ")", "[", "]", ",", "=", ".", ":")
-_NUM = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOKEN = re.compile(r"""
+    (?P<ws>[ \t\r\f\v]+)
+  | (?P<nl>\n)
+  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>\*\*|[-+*/^@()\[\],=.:])
+""", re.VERBOSE)
 
 
 def tokenize(chunk: Chunk) -> list[Token]:
     """Tokens of one statement; any character outside the language is an error at its column."""
-    text, line, col = chunk.text, chunk.line, chunk.column
+    text, line = chunk.text, chunk.line
+    line_start = -chunk.column + 1  # offset such that column = i - line_start + 1
     out: list[Token] = []
     i, n = 0, len(text)
+    match = _TOKEN.match
     while i < n:
-        ch = text[i]
-        pos = (line, col)
-        if ch == "\n":
-            line, col, i = line + 1, 1, i + 1
-            continue
-        if ch in " \t\r\f\v":
-            i, col = i + 1, col + 1
-            continue
-        m = _NUM.match(text, i)
-        if m and (ch.isdigit() or (ch == "." and m.group(1) != ".")):
-            if m.end() < n and (text[m.end()].isalpha() or text[m.end()] == "_"):
-                raise ParseError(f"a number cannot run into a name: '{text[i:m.end() + 1]}'",
-                                 *pos)
-            out.append(Token("NUM", m.group(0), pos))
-            col += m.end() - i
-            i = m.end()
-            continue
-        m = _NAME.match(text, i)
-        if m:
-            out.append(Token("NAME", m.group(0), pos))
-            col += m.end() - i
-            i = m.end()
-            continue
-        for op in _OPS:
-            if text.startswith(op, i):
-                out.append(Token("OP", op, pos))
-                i += len(op)
-                col += len(op)
-                break
-        else:
-            raise ParseError(_bad_char(ch), *pos)
-    out.append(Token("END", "", (line, col)))
+        m = match(text, i)
+        if m is None:
+            raise ParseError(_bad_char(text[i]), line, i - line_start + 1)
+        kind = m.lastgroup
+        if kind == "nl":
+            line, line_start = line + 1, m.end()
+        elif kind != "ws":
+            pos = (line, i - line_start + 1)
+            if kind == "num":
+                j = m.end()
+                if j < n and (text[j].isalpha() or text[j] == "_"):
+                    raise ParseError(f"a number cannot run into a name: "
+                                     f"'{text[i:j + 1]}'", *pos)
+                out.append(Token("NUM", m.group(), pos))
+            elif kind == "name":
+                out.append(Token("NAME", m.group(), pos))
+            else:
+                out.append(Token("OP", m.group(), pos))
+        i = m.end()
+    out.append(Token("END", "", (line, i - line_start + 1)))
     return out
 
 

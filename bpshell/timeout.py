@@ -41,8 +41,9 @@ def deadline(seconds: float | None):
     if not seconds or seconds <= 0 or not _usable():
         yield
         return
-    previous = signal.getsignal(signal.SIGALRM)
-    signal.signal(signal.SIGALRM, _on_alarm)
+    if signal.getsignal(signal.SIGALRM) is not _on_alarm:
+        # installed once and left in place: it acts only while a deadline is active
+        signal.signal(signal.SIGALRM, _on_alarm)
     _active.append(time.monotonic() + seconds)
     _arm()
     try:
@@ -50,5 +51,3 @@ def deadline(seconds: float | None):
     finally:
         _active.pop()
         _arm()
-        if not _active:
-            signal.signal(signal.SIGALRM, previous)

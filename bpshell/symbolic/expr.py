@@ -7,7 +7,7 @@ import sympy as sp
 
 from .. import syntax as sx
 from ..errors import BpError, LimitError, TimeLimitError, UnknownName
-from ..graph import Formula, Leaf, refs_of, unknown_function
+from ..graph import Formula, Leaf, unknown_function
 from ..ops import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS
 from ..timeout import deadline
 from .derive import Y, fit_output_form
@@ -53,7 +53,7 @@ class SympyBuilder:
                 stack.pop()
                 continue
             assert isinstance(b, Formula)
-            missing = [r for r in refs_of(b.expr, self.funcs) if r not in self.memo]
+            missing = [r for r in b.refs if r not in self.memo]
             if missing:
                 stack.extend(missing)
                 continue

@@ -1,0 +1,123 @@
+"""explain: the ledger's numbers against the book's figures and closed forms written here."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bpshell.session import Session
+
+
+def explain(src: str) -> dict:
+    results = Session().run(src)
+    assert all(r["ok"] for r in results), results
+    return results[-1]
+
+
+def row(result: dict, node: str) -> dict:
+    return next(r for r in result["rows"] if r["node"] == node)
+
+
+def down(r: dict, to: str) -> list[dict]:
+    return [d for d in r["downstream"] if d["to"] == to]
+
+
+def test_apple_ledger_matches_the_book_figure():
+    # Book fig. 5-14: price = apple*n*tax; backward 1 -> 1.1 (apple*n), 200 (tax);
+    # then 1.1 -> 2.2 (apple), 110 (n).
+    r = explain("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; explain price")
+    top = row(r, "price")
+    assert top["upstream"] == 1.0
+    assert down(top, "apple*n")[0]["value"] == pytest.approx(1.1)
+    assert down(top, "apple*n")[0]["local"] == "tax"
+    assert down(top, "tax")[0]["value"] == pytest.approx(200)
+    inner = row(r, "apple*n")
+    assert inner["upstream"] == pytest.approx(1.1)
+    assert down(inner, "apple")[0]["value"] == pytest.approx(2.2)
+    assert down(inner, "n")[0]["value"] == pytest.approx(110)
+    # local x upstream = downstream on every edge
+    for rr in r["rows"]:
+        for d in rr["downstream"]:
+            assert d["local_value"] * rr["upstream"] == pytest.approx(d["value"])
+
+
+def test_apple_orange_ledger():
+    # Book fig. 5-17: (apple*2 + orange*3) * tax = 715; d/dtax = 650, the add node passes 1.1.
+    r = explain("apple = 100; an = 2; orange = 150; on = 3; tax = 1.1\n"
+                "total = (apple*an + orange*on)*tax; explain total")
+    top = row(r, "total")
+    assert top["value"] == pytest.approx(715)
+    assert down(top, "tax")[0]["value"] == pytest.approx(650)
+    add = row(r, "apple*an + orange*on")
+    assert add["upstream"] == pytest.approx(1.1)
+    leaves = {leaf["name"]: leaf["grad"] for leaf in r["leaves"]}
+    assert leaves == pytest.approx({"apple": 2.2, "an": 110, "orange": 3.3, "on": 165,
+                                    "tax": 650})
+
+
+def test_sigmoid_row_uses_the_output_form():
+    # Book fig. 5-20: the sigmoid node's backward is dy * y*(1 - y).
+    x = 0.7
+    s = 1 / (1 + math.exp(-x))
+    r = explain(f"x = {x}; y = sigmoid(x); explain y")
+    d = down(row(r, "y"), "x")[0]
+    assert d["local"] == "y*(1 - y)"
+    assert d["local_value"] == pytest.approx(s * (1 - s))
+    assert d["value"] == pytest.approx(s * (1 - s))
+
+
+def test_fan_out_is_a_named_sum():
+    # b = a*a + a: db/da = 2a + 1 = 7 at a = 3, from three contributions 3 + 3 + 1.
+    r = explain("a = 3; b = a*a + a; explain b")
+    leaf = next(leaf for leaf in r["leaves"] if leaf["name"] == "a")
+    assert leaf["grad"] == pytest.approx(7.0)
+    parts = sorted(p["value"] for p in leaf["sum_of"])
+    assert parts == pytest.approx([1.0, 3.0, 3.0])
+    assert {p["via"] for p in leaf["sum_of"]} == {"b = a*a + a", "a*a"}
+
+
+def test_batch_affine_shapes():
+    # Y = X @ W + b with X 4x2, W 2x3: dW = X.T @ dY is (4x2).T @ (4x3) -> (2x3); db sums
+    # dY over the batch axis (PyTorch: bias.grad = grad_output.sum(0)).
+    r = explain("seed 0; X = randn(4, 2); W = randn(2, 3); b = randn(3)\n"
+                "Y = X @ W + b; L = sum(Y); explain L")
+    mm = row(r, "X @ W")
+    assert down(mm, "W")[0]["rule"] == "dW = X.T @ dY: (4x2).T @ (4x3) -> (2x3)"
+    assert down(mm, "X")[0]["rule"] == "dX = dY @ W.T: (4x3) @ (2x3).T -> (4x2)"
+    add = row(r, "Y")
+    db = down(add, "b")[0]
+    assert db["shape"] == [3]
+    assert np.allclose(db["value"], np.full(3, 4.0))  # four rows of ones summed
+    assert "summed over broadcast axes" in db["rule"]
+
+
+def test_first_nonfinite_value_log_of_zero():
+    r = explain("x = 2; l = log(x - x); explain l")
+    bad = r["nonfinite_value"]
+    assert bad["op"] == "log" and bad["node"] == "l"
+    assert bad["inputs"] == [{"name": "x - x", "value": 0.0}]
+    assert "log of 0" in bad["reason"]
+
+
+def test_first_nonfinite_value_exp_overflow_times_zero():
+    # exp(1000) overflows to inf first; inf * 0 is nan only afterwards.
+    r = explain("x = 1000; y = exp(x)*0; explain y")
+    bad = r["nonfinite_value"]
+    assert bad["node"] == "exp(x)" and "exp overflow" in bad["reason"]
+    r = Session().run("z = exp(1000)*0; grad z")[-1]
+    assert "exp overflow" in r["nonfinite_value"]["reason"]
+
+
+def test_stability_hint_for_log_of_softmax():
+    r = explain("x = [1, 2, 3]; p = log(softmax(x)); L = sum(p); explain L")
+    assert [h["pattern"] for h in r["hints"]] == ["log of softmax"]
+    assert r["hints"][0]["suggest"].startswith("log_softmax")
+
+
+def test_kink_is_named_with_its_convention():
+    # PyTorch: relu'(0) = 0.
+    r = Session().run("x = 0; r = relu(x); grad r")[-1]
+    assert r["grads"]["x"] == 0.0
+    assert r["kinks"][0]["convention"].startswith("relu'(0) = 0")

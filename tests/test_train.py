@@ -1,0 +1,118 @@
+"""step and fit against hand computations; the seed exercises through the console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bpshell.session import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(src: str) -> list[dict]:
+    results = Session().run(src)
+    assert all(r["ok"] for r in results), results[-1]
+    return results
+
+
+def bpshell(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bpshell", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120, **kw)
+
+
+def test_step_on_the_apple_graph_is_one_sgd_step():
+    # d price / d apple = n * tax = 2.2, so apple -> 100 - 0.1 * 2.2 = 99.78 and
+    # price -> 99.78 * 2 * 1.1; n and tax are not in wrt and stay.
+    s = Session()
+    r = s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; step price lr 0.1 wrt apple")
+    step = r[-1]
+    assert step["ok"] and step["kind"] == "step"
+    assert step["loss_before"] == pytest.approx(220)
+    assert step["loss_after"] == pytest.approx(99.78 * 2 * 1.1)
+    assert s.value_of("apple") == pytest.approx(99.78)
+    assert s.value_of("n") == 2 and s.value_of("tax") == 1.1
+
+
+def test_step_without_wrt_updates_every_leaf():
+    # all three leaves move by -lr * gradient: 2.2, 110, 200 (the book's numbers)
+    s = Session()
+    s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; step price lr 0.001")
+    assert s.value_of("apple") == pytest.approx(100 - 0.001 * 2.2)
+    assert s.value_of("n") == pytest.approx(2 - 0.001 * 110)
+    assert s.value_of("tax") == pytest.approx(1.1 - 0.001 * 200)
+
+
+def test_fit_with_momentum_and_adam_reduce_a_quadratic():
+    for option in ("momentum 0.9", "adam"):
+        s = Session()
+        r = s.run(f"w = 5; loss = (w - 2)**2; fit loss lr 0.05 steps 400 wrt w {option}")
+        assert r[-1]["ok"], r[-1]
+        assert abs(s.value_of("w") - 2) < 1e-2
+
+
+def test_failed_fit_changes_nothing():
+    # a learning rate that diverges to inf fails the statement and keeps w
+    s = Session()
+    r = s.run("w = 5; loss = w**4; fit loss lr 10 steps 50 wrt w")
+    assert not r[-1]["ok"] and "lr" in r[-1]["error"]["message"]
+    assert s.value_of("w") == 5
+
+
+def _last_json(stdout: str, kind: str) -> dict:
+    rows = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    return [r for r in rows if r["kind"] == kind][-1]
+
+
+def test_linear_unit_example_learns_w_and_b():
+    out = bpshell("--json", "examples/linear_unit.bp")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    values = [r["value"] for r in rows if r["kind"] == "value"]
+    assert abs(values[0] - 3.0) < 1e-3 and abs(values[1] - 0.5) < 1e-3
+    assert _last_json(out.stdout, "fit")["loss_after"] < 1e-6
+
+
+def test_fit_square_example_loss_falls_under_its_threshold():
+    out = bpshell("--json", "examples/fit_square.bp")
+    assert out.returncode == 0, out.stderr
+    fit = _last_json(out.stdout, "fit")
+    assert fit["loss_before"] > 1.0
+    assert fit["loss_after"] < 0.01  # the threshold stated in the README
+
+
+def test_plot_writes_a_png(tmp_path):
+    png = tmp_path / "sigmoid.png"
+    r = Session().run(f"plot sigmoid(x) wrt x from -6 to 6 to {png}")[-1]
+    assert r["ok"], r
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    # the derivative drawn is sigmoid' = s(1 - s), at most 1/4 (at x = 0)
+    assert np.max(r["dy"]) == pytest.approx(0.25, abs=1e-3)
+
+
+def test_sigint_during_fit_keeps_the_parameters_reached(tmp_path):
+    # a fit far too long to finish; SIGINT stops it, the session goes on to print w
+    script = tmp_path / "long.bp"
+    script.write_text("w = 5\nloss = (w - 2)**2\nfit loss lr 0.0000001 steps 100000000 "
+                      "wrt w every 1000000\nw\n")
+    proc = subprocess.Popen([sys.executable, "-m", "bpshell", "--json", "--time-limit", "0",
+                             str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    fit = [r for r in rows if r["kind"] == "fit"]
+    assert fit and fit[0]["interrupted"] is True, (out, err)
+    assert 0 < fit[0]["steps_done"] < 100000000
+    w = [r for r in rows if r["kind"] == "value"][-1]["value"]
+    assert 2 < w < 5  # moved toward 2, kept after the interrupt

@@ -86,6 +86,11 @@ class Session:
         except MemoryError:
             e = LimitError("out of memory", chunk.line, chunk.column)
             return self._error_result(e, text, chunk.line, chunk.column)
+        except Exception as exc:  # a bug must not end the session: report it, keep going
+            e = BpError(f"internal error ({type(exc).__name__}: {exc}); the session is "
+                        "unchanged", chunk.line, chunk.column)
+            e.kind = "internal"
+            return self._error_result(e, text, chunk.line, chunk.column)
         base = {"line": chunk.line, "column": chunk.column, "source": text, "ok": True}
         base.update(result)
         return base

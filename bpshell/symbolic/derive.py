@@ -18,8 +18,11 @@ from sympy.printing.numpy import NumPyPrinter
 X = tuple(sp.Symbol(f"x{i}", real=True) for i in range(6))
 Y = sp.Symbol("y", real=True)
 
-# names a generated NumPy function may call besides numpy itself (filled by bpshell.ops)
-NAMESPACE: dict[str, Callable] = {}
+# what generated code may call: NumPy's ufuncs and a few helpers (not `from numpy import *`,
+# which costs 40 ms of lazy submodule imports), plus the op kernels (added by bpshell.ops)
+NAMESPACE: dict[str, object] = {k: v for k, v in vars(np).items() if isinstance(v, np.ufunc)}
+NAMESPACE.update(numpy=np, where=np.where, select=np.select, nan=np.nan, inf=np.inf,
+                 pi=np.pi, e=np.e, amax=np.amax, amin=np.amin)
 
 
 class _Printer(NumPyPrinter):
@@ -42,7 +45,7 @@ def to_numpy(args, expr, extra: dict | None = None) -> Callable:
     namespace = {**NAMESPACE, **extra} if extra else NAMESPACE
     printer = _Printer({"fully_qualified_modules": False, "inline": True,
                         "allow_unknown_functions": True})
-    return sp.lambdify(list(args), expr, modules=[namespace, "numpy"], printer=printer,
+    return sp.lambdify(list(args), expr, modules=[namespace], printer=printer,
                        docstring_limit=0)
 
 

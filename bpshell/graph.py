@@ -126,16 +126,20 @@ class Builder:
 
     # -- names
     def name_node(self, name: str) -> int:
+        """The node of a name, expanding its definition and everything under it.
+
+        An explicit stack instead of recursion; a name is "expanding" while its inputs are
+        being built, so meeting it again on that path is a cycle (a sibling is not).
+        """
         g = self.graph
         if name in g.named:
             return g.named[name]
         stack = [name]
-        on_stack = {name}
+        expanding: set[str] = set()
         while stack:
             n = stack[-1]
             if n in g.named:
                 stack.pop()
-                on_stack.discard(n)
                 continue
             b = self.bindings.get(n)
             if b is None:
@@ -147,11 +151,14 @@ class Builder:
             else:
                 missing = [r for r in sorted(b.refs) if r not in g.named]
                 if missing:
+                    if n in expanding:
+                        raise BpError(f"'{n}' and '{missing[0]}' are defined in terms of "
+                                      "each other")
+                    expanding.add(n)
                     for r in missing:
-                        if r in on_stack:
+                        if r in expanding:
                             raise BpError(f"'{n}' and '{r}' are defined in terms of each other")
                         stack.append(r)
-                        on_stack.add(r)
                     continue
                 try:
                     nid = self.expr(b.expr, {}, b.stmt)
@@ -165,8 +172,8 @@ class Builder:
                     nid = self._add(Node("op", OPS["id"], (nid,), name=n, stmt=b.stmt,
                                          ast=b.expr))
                 g.named[n] = nid
+                expanding.discard(n)
             stack.pop()
-            on_stack.discard(n)
         return g.named[name]
 
     # -- expressions

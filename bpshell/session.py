@@ -70,30 +70,38 @@ class Session:
                            f"{self.limits.max_statement_chars:,} "
                            "(BPSHELL_MAX_STATEMENT_CHARS raises it)", chunk.line, chunk.column)
             return self._error_result(e, text[:200], chunk.line, chunk.column)
+        rng_state = self.rng.bit_generator.state
         try:
             with deadline(limit):
                 stmt = sx.parse_statement(chunk, self.limits.max_depth)
                 self.serial += 1
                 result = self._execute(stmt, chunk)
-        except BpError as e:
-            if e.kind == "timeout" and e.message == "took too long":
-                e.message = (f"the statement took longer than {limit:g} s and was stopped "
-                             "(BPSHELL_TIME_LIMIT or --time-limit changes the bound)")
-            return self._error_result(e, text, chunk.line, chunk.column)
-        except RecursionError:
-            e = LimitError("the expression is nested too deeply", chunk.line, chunk.column)
-            return self._error_result(e, text, chunk.line, chunk.column)
-        except MemoryError:
-            e = LimitError("out of memory", chunk.line, chunk.column)
-            return self._error_result(e, text, chunk.line, chunk.column)
-        except Exception as exc:  # a bug must not end the session: report it, keep going
-            e = BpError(f"internal error ({type(exc).__name__}: {exc}); the session is "
-                        "unchanged", chunk.line, chunk.column)
-            e.kind = "internal"
+        except BaseException as exc:
+            # a failed statement changes nothing, not even the random stream
+            self.rng.bit_generator.state = rng_state
+            if not isinstance(exc, Exception):
+                raise  # Ctrl-C and exit belong to the front end
+            e = self._as_error(exc, limit)
             return self._error_result(e, text, chunk.line, chunk.column)
         base = {"line": chunk.line, "column": chunk.column, "source": text, "ok": True}
         base.update(result)
         return base
+
+    @staticmethod
+    def _as_error(exc: Exception, limit: float) -> BpError:
+        """Every failure as a BpError; a bug becomes an 'internal' error, not a crash."""
+        if isinstance(exc, BpError):
+            if exc.kind == "timeout" and exc.message == "took too long":
+                exc.message = (f"the statement took longer than {limit:g} s and was stopped "
+                               "(BPSHELL_TIME_LIMIT or --time-limit changes the bound)")
+            return exc
+        if isinstance(exc, RecursionError):
+            return LimitError("the expression is nested too deeply")
+        if isinstance(exc, MemoryError):
+            return LimitError("out of memory")
+        e = BpError(f"internal error ({type(exc).__name__}: {exc}); the session is unchanged")
+        e.kind = "internal"
+        return e
 
     @staticmethod
     def _error_result(e: BpError, text: str, line: int, column: int) -> dict:
@@ -286,9 +294,22 @@ class Session:
                 "expr": sx.to_text(expr), "update": update,
                 "symbols": sorted(self._symbols_of(plan)) if value is None else []}
 
-    @staticmethod
-    def _symbols_of(plan: Plan) -> set[str]:
-        return {n.name for n in plan.graph.nodes if n.kind == "symbol"}
+    def _symbols_of(self, plan: Plan) -> set[str]:
+        """Names without a value that a plan's graph depends on, also through cached names."""
+        out = set()
+        stack = [n.name for n in plan.graph.nodes if n.name is not None and n.kind != "op"]
+        seen: set[str] = set()
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            b = self.bindings.get(name)
+            if b is None:
+                out.add(name)
+            elif isinstance(b, Formula):
+                stack.extend(b.refs)
+        return out
 
     def _do_value(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
         expr = self.fold(stmt.expr, self.serial)

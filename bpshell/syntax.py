@@ -77,7 +77,8 @@ def split_statements(source: str) -> Iterator[Chunk]:
 def _chunk(source: str, start: int, end: int, pos: Pos, open_bracket: Pos | None = None):
     text = _strip_comments(source[start:end])
     if text.strip():
-        yield Chunk(text, pos[0], pos[1], open_bracket)
+        lead = len(text) - len(text.lstrip(" \t\f\v"))  # the column is the statement's own
+        yield Chunk(text[lead:], pos[0], pos[1] + lead, open_bracket)
 
 
 def _strip_comments(text: str) -> str:
@@ -132,6 +133,11 @@ def tokenize(chunk: Chunk) -> list[Token]:
                                      f"'{text[i:j + 1]}'", *pos)
                 out.append(Token("NUM", m.group(), pos))
             elif kind == "name":
+                if m.group().startswith("_") and m.group() != "_":
+                    # flagged here, before anything later on the line, so the error points
+                    # at `__import__`, not at the string after it
+                    raise ParseError(f"names may not start with an underscore: "
+                                     f"'{m.group()}'", *pos)
                 out.append(Token("NAME", m.group(), pos))
             else:
                 out.append(Token("OP", m.group(), pos))

@@ -54,26 +54,28 @@ def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int) -> dic
         }
         return d
 
+    def children(i: int) -> list[int]:
+        # a default argument (leaky_relu's slope) is not drawn
+        return [a for a in nodes[i].args if not (nodes[a].kind == "const" and
+                                                 nodes[a].ast is None)]
+
     top = make(root)
     seen.add(root)
-    stack = [(top, root)]
+    # pre-order: a node is drawn in full where it is first met reading top-down
+    stack = [(top, a) for a in reversed(children(root))]
     while stack:
-        parent, i = stack.pop()
-        for a in nodes[i].args:
-            if nodes[a].kind == "const" and nodes[a].ast is None:
-                continue  # a default argument (leaky_relu's slope) is not drawn
-            if a in seen:
-                child = {"ref": a, "name": nodes[a].name, "op": nodes[a].op.name if
-                         nodes[a].op else nodes[a].kind, "expr": nodes[a].label}
-                parent["children"].append(child)
-                continue
-            count += 1
-            if count > max_nodes:
-                parent["children"].append({"truncated": True})
-                stack.clear()
-                break
-            seen.add(a)
-            child = make(a)
-            parent["children"].append(child)
-            stack.append((child, a))
+        parent, a = stack.pop()
+        if a in seen:
+            parent["children"].append({"ref": a, "name": nodes[a].name,
+                                       "op": nodes[a].op.name if nodes[a].op else
+                                       nodes[a].kind, "expr": nodes[a].label})
+            continue
+        count += 1
+        if count > max_nodes:
+            parent["children"].append({"truncated": True})
+            break
+        seen.add(a)
+        child = make(a)
+        parent["children"].append(child)
+        stack.extend((child, c) for c in reversed(children(a)))
     return top

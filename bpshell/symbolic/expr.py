@@ -150,7 +150,7 @@ def differentiate(expr_ast, wrt: str, bindings: dict, funcs: dict, limits,
             simplified = d
     except TimeLimitError:
         note = f"simplify took longer than {limits.simplify_seconds:g} s; showing the raw form"
-    taken = {s.name for s in f.free_symbols}
+    taken = {s.name for s in f.free_symbols} | set(bindings)
     out_name = expr_ast.id if isinstance(expr_ast, sx.Name) else free_name(taken)
     out = symbol(out_name)
     in_terms = None

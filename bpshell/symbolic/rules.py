@@ -12,7 +12,13 @@ _ARG_NAMES = ("x", "s")  # how the table names an op's inputs
 _BINARY_NAMES = ("a", "b")
 
 
+_NAMED_INPUTS = {"cross_entropy": ("y", "t"), "mse": ("y", "t"),
+                 "softmax_cross_entropy": ("x", "t"), "matmul": ("A", "B")}
+
+
 def _names(op) -> tuple[str, ...]:
+    if op.name in _NAMED_INPUTS:
+        return _NAMED_INPUTS[op.name]
     if op.symbol and op.arity == 2:
         return _BINARY_NAMES
     return _ARG_NAMES[: op.arity] if op.arity <= 2 else tuple(f"x{i}" for i in range(op.arity))

@@ -1,0 +1,7 @@
+"""`python -m bpshell`: the same as the `bpshell` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

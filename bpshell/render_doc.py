@@ -1,0 +1,74 @@
+"""What is shown, apart from how: lines, tables and trees of styled text.
+
+render.py turns each result dict into these items; render_text.py draws them as plain
+text (for pipes, without importing rich) and render_rich.py as rich renderables (for a
+terminal and for `export`). Both draw the same items, so a pipe and a terminal show the
+same content and only the drawing differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# style names, mapped to colours by render_rich.STYLES
+NAME, OP, NUM, GRAD, DERIV, DIM, OK, BAD, ERR, HEAD, WARN, SYM = (
+    "name", "op", "num", "grad", "deriv", "dim", "ok", "bad", "err", "head", "warn", "sym")
+
+Seg = tuple[str, str]  # (text, style name or "")
+
+
+@dataclass
+class Line:
+    """One line (or a few, when a segment holds newlines) of styled segments."""
+
+    segs: list[Seg] = field(default_factory=list)
+    indent: int = 0
+
+    def add(self, text: str, style: str = "") -> Line:
+        if text:
+            self.segs.append((text, style))
+        return self
+
+    @property
+    def plain(self) -> str:
+        return "".join(t for t, _ in self.segs)
+
+
+def line(*parts: str | Seg, indent: int = 0) -> Line:
+    """A Line from plain strings and (text, style) pairs."""
+    out = Line(indent=indent)
+    for p in parts:
+        if isinstance(p, tuple):
+            out.add(*p)
+        else:
+            out.add(p)
+    return out
+
+
+Cell = str | Line
+
+
+@dataclass
+class Table:
+    """Columns and rows; cells may span several lines."""
+
+    columns: list[str]
+    rows: list[list[Cell]]
+    title: Line | None = None
+    styles: list[str] = field(default_factory=list)  # one per column
+    indent: int = 2
+
+
+@dataclass
+class TreeNode:
+    """A node of a drawn tree: a label of one or more lines, and children."""
+
+    label: list[Line]
+    children: list[TreeNode] = field(default_factory=list)
+
+
+Item = Line | Table | TreeNode
+
+
+def cell_text(cell: Cell) -> str:
+    return cell.plain if isinstance(cell, Line) else cell

@@ -1,0 +1,84 @@
+"""Items as plain text: for pipes and files, with no ANSI codes and no rich import.
+
+Lines are never wrapped (a value prints whole); tables are aligned columns under a rule;
+trees use the same guides as rich's Tree (box drawing, or ASCII when unicode can't show).
+"""
+
+from __future__ import annotations
+
+from .render_doc import Item, Line, Table, TreeNode, cell_text
+
+UNICODE_GUIDES = ("├── ", "└── ", "│   ", "    ", "─")
+ASCII_GUIDES = ("|-- ", "`-- ", "|   ", "    ", "-")
+
+
+def to_text(items: list[Item], unicode: bool = True) -> str:
+    """All items, each ending in a newline."""
+    out: list[str] = []
+    for item in items:
+        out.extend(item_lines(item, unicode))
+    return "".join(s.rstrip() + "\n" for s in out)
+
+
+def item_lines(item: Item, unicode: bool = True) -> list[str]:
+    if isinstance(item, Line):
+        return _indented(item.plain, item.indent)
+    if isinstance(item, Table):
+        return table_lines(item, unicode)
+    if isinstance(item, TreeNode):
+        return tree_lines(item, unicode)
+    raise TypeError(f"cannot draw {type(item).__name__}")
+
+
+def _indented(text: str, indent: int) -> list[str]:
+    pad = " " * indent
+    return [pad + s for s in text.split("\n")]
+
+
+def table_lines(t: Table, unicode: bool = True) -> list[str]:
+    rule = (UNICODE_GUIDES if unicode else ASCII_GUIDES)[4]
+    grid = [[cell_text(c).split("\n") for c in row] for row in t.rows]
+    ncols = max([len(t.columns)] + [len(r) for r in grid])
+    widths = [0] * ncols
+    for k, name in enumerate(t.columns):
+        widths[k] = len(name)
+    for row in grid:
+        for k, cell in enumerate(row):
+            widths[k] = max(widths[k], max(len(s) for s in cell))
+    pad = " " * t.indent
+    out: list[str] = []
+    if t.title is not None:
+        out.extend(_indented(t.title.plain, t.title.indent))
+    if t.columns:
+        out.append(pad + _join([[c] for c in t.columns], widths)[0])
+        out.append(pad + _join([[rule * w] for w in widths], widths)[0])
+    for row in grid:
+        out.extend(pad + s for s in _join(row, widths))
+    return out
+
+
+def _join(cells: list[list[str]], widths: list[int]) -> list[str]:
+    height = max((len(c) for c in cells), default=1)
+    lines = []
+    for i in range(height):
+        parts = [(c[i] if i < len(c) else "").ljust(widths[k]) for k, c in enumerate(cells)]
+        lines.append("  ".join(parts).rstrip())
+    return lines
+
+
+def tree_lines(root: TreeNode, unicode: bool = True) -> list[str]:
+    """Iteratively: a long chain of nodes must not hit the recursion limit."""
+    tee, last, bar, space, _ = UNICODE_GUIDES if unicode else ASCII_GUIDES
+    out: list[str] = []
+    stack: list[tuple[TreeNode, str, str]] = [(root, "", "")]  # node, first prefix, rest
+    while stack:
+        node, first, rest = stack.pop()
+        texts = [s for ln in node.label for s in _indented(ln.plain, ln.indent)]
+        out.append(first + texts[0])
+        out.extend(rest + s for s in texts[1:])
+        n = len(node.children)
+        for k in range(n - 1, -1, -1):
+            is_last = k == n - 1
+            stack.append((node.children[k], rest + (last if is_last else tee),
+                          rest + (space if is_last else bar)))
+    return out

@@ -1,0 +1,113 @@
+"""`tree NAME`: the computation graph drawn as the book draws it, one node per operation.
+
+Each node shows its name (or its expression), its value and, after a `grad`, its
+gradient; under it, its local derivative for each input (`∂/∂x: y*(1 - y)`), which is
+what the backward pass multiplies the upstream gradient by. A node reached a second time
+is drawn once and referred to after (`↑ see b`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .render_doc import DERIV, DIM, GRAD, NAME, NUM, OP, SYM, Item, Line, TreeNode, line
+from .render_format import Style, is_array, summary
+
+OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "×", "div": "÷", "pow": "**", "neg": "-",
+              "matmul": "@", "T": ".T", "id": "="}
+ASCII_OPS = {"mul": "*", "div": "/"}
+_Y = re.compile(r"\by\b")
+
+
+def tree_items(r: dict, style: Style) -> list[Item]:
+    root = _build(r["root"], r.get("has_grads", False), style)
+    out: list[Item] = [root]
+    if not r.get("has_grads"):
+        out.append(line((f"(after 'grad {r['of']}' the tree shows gradients too)", DIM)))
+    return out
+
+
+def _build(top: dict, has_grads: bool, style: Style) -> TreeNode:
+    """Iteratively, so a deep graph cannot exhaust Python's recursion limit."""
+    root = TreeNode(_label(top, has_grads, style))
+    stack = [(top, root)]
+    while stack:
+        data, node = stack.pop()
+        for child in data.get("children", []):
+            if child.get("truncated"):
+                node.children.append(TreeNode([line((style.sym("…", "...") +
+                                                     " more nodes not shown", DIM))]))
+                continue
+            if "ref" in child:
+                label = child.get("name") or child.get("expr") or "?"
+                node.children.append(TreeNode([line((style.sym("↑", "^") + " see ", DIM),
+                                                     (label, NAME))]))
+                continue
+            sub = TreeNode(_label(child, has_grads, style))
+            node.children.append(sub)
+            stack.append((child, sub))
+    return root
+
+
+def op_text(op: str, style: Style) -> str:
+    if not style.unicode and op in ASCII_OPS:
+        return ASCII_OPS[op]
+    return OP_SYMBOLS.get(op, op)
+
+
+def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
+    op = n.get("op", "")
+    head = Line()
+    if op == "const":
+        head.add(n.get("expr") or summary(n.get("value"), style), NUM)
+    elif op in ("leaf", "symbol"):
+        head.add(n.get("name") or n.get("expr") or "?", NAME)
+        if op == "symbol":
+            head.add("  symbol", DIM)
+    elif n.get("name"):
+        head.add(n["name"], NAME).add(f" [{op_text(op, style)}]", OP)
+    else:
+        head.add(n.get("expr") or op, SYM)
+    value = n.get("value")
+    if value is not None:
+        head.add(" = ").add(summary(value, style), NUM)
+    elif op not in ("symbol",):
+        head.add("  symbolic", DIM)
+    lines = [head]
+    if has_grads and op != "const":
+        grad = n.get("grad")
+        text = "no gradient" if grad is None else summary(grad, style)
+        if is_array(value) or is_array(grad):
+            lines.append(line(("grad ", DIM), (text, GRAD)))
+        else:
+            head.add("   grad ", DIM).add(text, GRAD)
+    local = _local_line(n, style)
+    if local is not None:
+        lines.append(local)
+    return lines
+
+
+def _local_line(n: dict, style: Style) -> Line | None:
+    """The node's local derivatives, one per input that is not a constant."""
+    local = n.get("local") or []
+    if not local:
+        return None
+    out = Line(indent=2)
+    children = [c for c in n.get("children", []) if not c.get("truncated")]
+    mentions_y = False
+    for k, form in enumerate(local):
+        if k < len(children) and children[k].get("op") == "const":
+            continue
+        if out.segs:
+            out.add("   ")
+        if " = " in form:  # a structural op's rule, as the book writes it (dX = dY @ W.T)
+            out.add(form, DERIV)
+            continue
+        wrt = children[k].get("name") or children[k].get("expr") if k < len(children) else "?"
+        out.add(style.d("", wrt or "?") + ": ", DIM).add(form, DERIV)
+        mentions_y = mentions_y or bool(_Y.search(form))
+    if not out.segs:
+        return None
+    if mentions_y and not n.get("name"):
+        out.add("   (y: this node's output)", DIM)
+    return out

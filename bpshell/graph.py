@@ -143,6 +143,11 @@ class Builder:
                 continue
             b = self.bindings.get(n)
             if b is None:
+                if n in self.funcs or n in CONSTRUCTORS or (n in OPS and n not in
+                                                            OPERATOR_ONLY):
+                    example = self.funcs[n].name + "(...)" if n in self.funcs else \
+                        (OPS[n].example if n in OPS else CONSTRUCTORS[n].example)
+                    raise BpError(f"'{n}' is a function; call it, as in {example}")
                 g.named[n] = self._add(Node("symbol", name=n))
             elif isinstance(b, Leaf):
                 g.named[n] = self._add(Node("leaf", name=n, value=b.value, stmt=b.stmt))
@@ -189,7 +194,12 @@ class Builder:
                 return self._add(Node("const", value=self.last, pos=ast.pos, stmt=stmt,
                                       ast=ast))
             named = self.graph.named.get(ast.id)
-            return named if named is not None else self.name_node(ast.id)
+            if named is not None:
+                return named
+            try:
+                return self.name_node(ast.id)
+            except BpError as e:
+                raise e.at(*ast.pos) from None
         if t is sx.Binary:
             left = self.expr(ast.left, env, stmt)
             right = self.expr(ast.right, env, stmt)

@@ -11,7 +11,7 @@ class Limits:
     """Bounds checked before work is done, so that a bad statement fails fast and cleanly."""
 
     max_elements: int = 10_000_000  # elements in one array (80 MB of float64)
-    max_exponent: float = 10_000  # |exponent| of a power whose base and exponent are exact
+    max_exponent: float = 10_000.0  # |exponent| of a power whose base and exponent are exact
     max_nodes: int = 1_000_000  # nodes in one computation graph
     max_statement_chars: int = 1_000_000  # characters in one statement
     max_depth: int = 200  # nesting depth of brackets and operators in one expression

@@ -435,7 +435,9 @@ class Session:
         seed = self._seed_for(plan, with_ast, stmt or sx.Stmt("grad", (None, None), name=name))
         grads = plan.backward(seed, targets)
         self.last_grad = (name, self.version, plan, grads)
-        names = wrt if wrt else [n for n in g.named if n != name]
+        # in the order the names were defined, then symbols in the order they were met
+        names = wrt if wrt else [n for n in self.bindings if n in g.named and n != name] + [
+            n for n in g.named if n not in self.bindings]
         out = {}
         for n in names:
             i = g.named.get(n)
@@ -676,7 +678,8 @@ class Session:
             os.replace(tmp, path)
         except OSError as e:
             raise FileError(f"cannot write {path}: {e.strerror}", *stmt.pos) from None
-        return {"kind": "save", "path": path, "statements": text.count("\n")}
+        statements = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+        return {"kind": "save", "path": path, "statements": statements}
 
     def _do_run(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
         path = _path(stmt)

@@ -365,7 +365,7 @@ class Parser:
                 return inner
             if t.text == "[":
                 return self.array(t)
-            if t.text == "*":
+            if t.text == "*" and (self.i < 2 or self.toks[self.i - 2].text in "(,="):
                 raise ParseError("starred expressions are not part of the language", *t.pos)
         if t.kind == "END":
             raise ParseError("expected an expression, found the end of the statement", *t.pos)

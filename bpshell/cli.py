@@ -126,9 +126,11 @@ def _dispatch(args, p: argparse.ArgumentParser) -> int:
     session = Session(limits=Limits.from_env(**limits))
     out = Output(decide(args.color, sys.stdout, ascii_only=args.ascii))
     if source is not None:
-        from .runner import run_source
+        from .runner import pipe_progress, run_source
 
         session.source_name = filename
+        if not args.json and not out.options.terminal:
+            session.progress = pipe_progress(out)
         result = run_source(session, source, out, filename, keep_going=args.keep_going,
                             echo=args.echo, json_out=sys.stdout if args.json else None)
         status = EXIT_FAILED if result.failed else EXIT_OK

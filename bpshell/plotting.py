@@ -7,20 +7,22 @@ an optional extra (`pip install 'bpshell[plot]'`), imported only when a file is 
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 
 from .errors import FileError
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-def terminal_plot(result: dict, width: int = 78, height: int = 20, color: bool = False) -> str:
-    """The plot as text, ready to print."""
+
+def terminal_plot(result: dict, width: int = 78, height: int = 20) -> str:
+    """The plot as plain text (braille dots, no colour codes), ready to print anywhere."""
     import plotext as plt
 
     plt.clear_figure()
     plt.plotsize(width, height)
-    if not color:
-        plt.theme("clear")
+    plt.theme("clear")
     x = np.asarray(result["x"], dtype=float)
     ok = np.isfinite(result["y"])
     plt.plot(x[ok].tolist(), np.asarray(result["y"])[ok].tolist(), label=result["expr"],
@@ -33,9 +35,9 @@ def terminal_plot(result: dict, width: int = 78, height: int = 20, color: bool =
     for name, values in (result.get("data") or {}).items():
         v = np.asarray(values, dtype=float).reshape(-1)
         xd = np.asarray(result["data_x"], dtype=float).reshape(-1)
-        plt.scatter(xd.tolist(), v.tolist(), label=name, marker="o" if color else "*")
+        plt.scatter(xd.tolist(), v.tolist(), label=name, marker="*")
     plt.xlabel(result["wrt"])
-    return plt.build()
+    return _ANSI.sub("", plt.build())
 
 
 def save_plot(result: dict, path: str) -> None:

@@ -27,6 +27,7 @@ from .render_doc import (
     line,
 )
 from .render_format import Style, is_array, number, shape_text, summary, value_text
+from .render_train import explain_items, fit_items, plot_items, step_items
 from .render_tree import tree_items
 
 Renderer = Callable[[dict, Style], list[Item]]
@@ -351,6 +352,10 @@ _RENDERERS: dict[str, Renderer] = {
     "run": _run,
     "export": _simple(lambda r: f"exported the output so far to {r['path']}"),
     "exit": lambda r, style: [],
+    "explain": explain_items,
+    "step": step_items,
+    "fit": lambda r, style: fit_items(r, style, live=style.whole),
+    "plot": plot_items,
 }
 
 __all__ = ["items_for", "error_items", "caret_prefix", "Style", "number", "GRAD", "NUM"]

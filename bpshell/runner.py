@@ -25,7 +25,8 @@ class Status:
 
 def run_source(session, source: str, out: Output, filename: str | None, *,
                keep_going: bool = False, echo: bool = False, json_out: TextIO | None = None,
-               time_limit: float | None = None, errors_to_stderr: bool = True) -> Status:
+               time_limit: float | None = None, errors_to_stderr: bool = True,
+               show=None) -> Status:
     """Run source in session; stop at the first error unless keep_going."""
     status = Status()
     for result in session.iter_run(source, time_limit):
@@ -46,7 +47,12 @@ def run_source(session, source: str, out: Output, filename: str | None, *,
                 break
             continue
         if json_out is None:
-            out.show(result)
+            try:
+                (show or out.show)(result)
+            except Exception as exc:  # a drawing bug must not end the session
+                status.failed += 1
+                out.note(f"error: cannot show this result ({type(exc).__name__}: {exc})",
+                         to_err=True)
         if result.get("kind") == "exit":
             status.exit = True
             break
@@ -65,6 +71,17 @@ def _export(out: Output, result: dict) -> dict:
                              "line": result["line"], "column": result["column"]})
         return failed
     return result
+
+
+def pipe_progress(out: Output):
+    """A fit's loss line every N steps, written as it runs (for a pipe or a file)."""
+    from .render_train import fit_progress_line
+
+    def progress(step: int, total: int, loss: float, every: int) -> None:
+        if every and step % every == 0:
+            out.items([fit_progress_line(step, loss)])
+
+    return progress
 
 
 MAX_SCRIPT_BYTES = 64 << 20  # a script larger than this (or /dev/zero) is refused

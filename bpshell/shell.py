@@ -8,7 +8,6 @@ was; Ctrl-D, `exit` and `quit` leave.
 
 from __future__ import annotations
 
-import time
 from typing import TextIO
 
 from prompt_toolkit import PromptSession
@@ -60,6 +59,7 @@ def interactive(session, out: Output, history: History | None = None, **prompt_k
     if history is None:
         history, note = open_history(history_path())
     prompt = make_prompt(session, history, **prompt_kwargs)
+    pager = PromptSession(**prompt_kwargs)  # Enter between the steps of `explain NAME step`
     out.note(banner(out.options.unicode))
     if note:
         out.note(note)
@@ -79,7 +79,7 @@ def interactive(session, out: Output, history: History | None = None, **prompt_k
         out.echo(text, show=False)  # recorded for `export`, already on screen
         try:
             status = run_source(session, text, out, None, time_limit=0,
-                                errors_to_stderr=False)
+                                errors_to_stderr=False, show=shower(session, out, pager))
         except KeyboardInterrupt:
             out.note("interrupted")
             continue
@@ -87,25 +87,88 @@ def interactive(session, out: Output, history: History | None = None, **prompt_k
             return 0
 
 
+def shower(session, out: Output, pager: PromptSession):
+    """out.show, except that `explain NAME step` walks the backward pass node by node."""
+
+    def show(result: dict) -> None:
+        if result.get("kind") == "explain" and result.get("step"):
+            step_through(session, out, result, lambda: pager.prompt(
+                "  Enter: next node, q: stop ") != "q")
+        else:
+            out.show(result)
+
+    return show
+
+
+def step_through(session, out: Output, r: dict, more) -> None:
+    """Redraw the tree with the gradients known after each row, as the book's figures do.
+
+    `tree` reuses the graph of the explain (the last grad), so node ids agree.
+    """
+    from .render_train import explain_items
+    from .render_tree import tree_items
+
+    tree = session.run(f"tree {r['of']}")[0]
+    rows = r["rows"]
+    for k in range(len(rows) + 1):
+        known = {row["id"] for row in rows[:k]} | {d["id"] for row in rows[:k]
+                                                   for d in row["downstream"]}
+        if rows:
+            known.add(rows[0]["id"])
+        if tree.get("ok"):
+            shown = {**tree, "root": _mask(tree["root"], known)}
+            out.items(tree_items(shown, out.style))
+        out.items(explain_items(r, out.style, rows_shown=k))
+        if k < len(rows):
+            try:
+                if not more():
+                    return
+            except (KeyboardInterrupt, EOFError):
+                return
+    out.show({**r, "rows": []})
+
+
+def _mask(node: dict, known: set) -> dict:
+    """A copy of a tree with the gradients not yet reached hidden (iterative)."""
+    top = dict(node)
+    stack = [top]
+    while stack:
+        n = stack.pop()
+        if "id" in n and n["id"] not in known:
+            n["grad"] = None
+        kids = [dict(c) for c in n.get("children", [])]
+        n["children"] = kids
+        stack.extend(kids)
+    return top
+
+
 class Progress:
-    """One line of `fit` progress on a terminal, redrawn at most ten times a second."""
+    """A rich progress bar for `fit` on a terminal, with the loss shown live."""
 
     def __init__(self, stream: TextIO):
         self.stream = stream
-        self.last = 0.0
-        self.shown = False
+        self.bar = None
+        self.task = None
 
-    def __call__(self, step: int, total: int, loss: float) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.1:
-            return
-        self.last = now
-        self.shown = True
-        self.stream.write(f"\r  step {step}/{total}  loss {loss:.6g}\x1b[K")
-        self.stream.flush()
+    def __call__(self, step: int, total: int, loss: float, every: int = 0) -> None:
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(TextColumn("fit"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(),
+                                console=Console(file=self.stream), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("fit", total=total, loss="")
+        self.bar.update(self.task, completed=step, loss=f"{loss:.6g}")
 
     def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.shown = False
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None

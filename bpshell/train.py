@@ -85,7 +85,7 @@ def run_steps(plan: Plan, names: list[str], opt: Optimizer, steps: int, every: i
             if every and step % every == 0 or step == steps:
                 trace.append((step, loss))
             if progress is not None:
-                progress(step, steps, loss)
+                progress(step, steps, loss, every)
     except KeyboardInterrupt:
         interrupted = True
         if not trace or trace[-1][0] != done:

@@ -121,3 +121,29 @@ def test_kink_is_named_with_its_convention():
     r = Session().run("x = 0; r = relu(x); grad r")[-1]
     assert r["grads"]["x"] == 0.0
     assert r["kinks"][0]["convention"].startswith("relu'(0) = 0")
+
+
+def test_step_mode_reveals_the_book_gradients_one_node_at_a_time():
+    # Book fig. 5-14 read right to left: first 1.1 and 200, then 2.2 and 110.
+    import io
+
+    from bpshell.render_out import Options, Output
+    from bpshell.shell import step_through
+
+    s = Session()
+    r = s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; explain price step")[-1]
+    frames: list[str] = []
+    buf = io.StringIO()
+    out = Output(Options(), out=buf)
+
+    def more() -> bool:
+        frames.append(buf.getvalue())
+        buf.seek(0)
+        buf.truncate()
+        return True
+
+    step_through(s, out, r, more)
+    first, second = frames
+    assert "grad 200" not in first and "grad 2.2" not in first
+    assert "grad 1.1" in second and "grad 200" in second and "grad 2.2" not in second
+    assert "grad 2.2" in buf.getvalue() and "grad 110" in buf.getvalue()

@@ -116,3 +116,19 @@ def test_sigint_during_fit_keeps_the_parameters_reached(tmp_path):
     assert 0 < fit[0]["steps_done"] < 100000000
     w = [r for r in rows if r["kind"] == "value"][-1]["value"]
     assert 2 < w < 5  # moved toward 2, kept after the interrupt
+
+
+def test_fit_in_a_pipe_prints_a_loss_line_every_n_steps_and_json_one_result():
+    src = "w = 5; loss = (w - 2)**2; fit loss lr 0.1 steps 40 wrt w every 10"
+    out = bpshell("-c", src)
+    assert out.returncode == 0, out.stderr
+    lines = [ln for ln in out.stdout.splitlines() if ln.strip().startswith("step ")]
+    # w - 2 shrinks by (1 - 2*0.1) per step: loss = 9 * 0.8**(2k)
+    assert [ln.split(":")[0].strip() for ln in lines] == ["step 10", "step 20", "step 30",
+                                                          "step 40"]
+    assert float(lines[0].split("loss")[1]) == pytest.approx(9 * 0.8**20, rel=1e-6)
+    js = bpshell("--json", "-c", src)
+    rows = [json.loads(line) for line in js.stdout.splitlines()]
+    fits = [r for r in rows if r["kind"] == "fit"]
+    assert len(fits) == 1 and len(rows) == 3
+    assert fits[0]["trace"][-1] == [40, pytest.approx(9 * 0.8**80, rel=1e-6)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .render_doc import DERIV, DIM, GRAD, HEAD, NAME, NUM, OP, Item, Line, Table, line
-from .render_format import Style, number, summary
+from .render_format import Style, is_array, number, summary
 
 
 def _num(v, style: Style) -> str:
@@ -23,8 +23,8 @@ def explain_items(r: dict, style: Style, rows_shown: int | None = None) -> list[
         first = True
         node = line((row["node"], NAME), (f" ({row['op']})", DIM))
         for d in row["downstream"]:
-            if d["rule"]:
-                local = line((d["rule"], DERIV))
+            if d["rule"] or is_array(row["upstream"]):
+                local = line((d["rule"] or f"{style.d('', d['to'])}: {d['local']}", DERIV))
                 product = line((_num(d["value"], style), GRAD))
             else:
                 local = line((f"{style.d('', d['to'])}: {d['local']}", DERIV))

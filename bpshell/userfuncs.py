@@ -51,8 +51,11 @@ def make_user_function(name: str, params: list[str], body, text: str, funcs: dic
     from .errors import BpError
     from .symbolic.expr import SympyBuilder
 
-    if name in RESERVED:
-        raise BpError(f"'{name}' is reserved; choose another name")
+    import sympy
+
+    if name in RESERVED or callable(getattr(sympy, name, None)):
+        # a SymPy class or function of the same name confuses SymPy's own code paths
+        raise BpError(f"'{name}' is reserved (a SymPy name); choose another name")
     fn = UserFunction(name, list(params), body, text, None, calls)
     if not params or not _elementwise(body, params, funcs):
         return fn

@@ -669,15 +669,21 @@ class Session:
         path = _path(stmt)
         text = self.script()
         directory = os.path.dirname(os.path.abspath(path))
+        tmp = None
         try:
+            # a temporary file, then a rename: an interrupted save leaves the old file whole
             fd, tmp = tempfile.mkstemp(prefix=".bpshell-", suffix=".tmp", dir=directory)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+            tmp = None
         except OSError as e:
-            raise FileError(f"cannot write {path}: {e.strerror}", *stmt.pos) from None
+            raise FileError(f"cannot write {path}: {e.strerror or e}", *stmt.pos) from None
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
         statements = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
         return {"kind": "save", "path": path, "statements": statements}
 

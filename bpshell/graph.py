@@ -201,9 +201,15 @@ class Builder:
             except BpError as e:
                 raise e.at(*ast.pos) from None
         if t is sx.Binary:
-            left = self.expr(ast.left, env, stmt)
-            right = self.expr(ast.right, env, stmt)
-            return self._op(BINARY[ast.op], (left, right), (), ast, stmt)
+            if ast.op == "**":
+                left = self.expr(ast.left, env, stmt)
+                right = self.expr(ast.right, env, stmt)
+                return self._op(BINARY["**"], (left, right), (), ast, stmt)
+            base, chain = sx.spine(ast)
+            acc = self.expr(base, env, stmt)
+            for b in chain:
+                acc = self._op(BINARY[b.op], (acc, self.expr(b.right, env, stmt)), (), b, stmt)
+            return acc
         if t is sx.Num or t is sx.Const:
             return self._add(Node("const", value=ast.value, pos=ast.pos, stmt=stmt, ast=ast))
         if t is sx.Call:
@@ -264,7 +270,7 @@ class Builder:
 def integer_param(ast, op: Op) -> int:
     """Axes and shapes are written as whole numbers in the call."""
     v = _number(ast)
-    if v is None or v != int(v):
+    if v is None or not abs(v) < 2**63 or v != int(v):
         raise BpError(f"{op.name}'s {op.params[0]} must be a whole number", *ast.pos)
     return int(v)
 

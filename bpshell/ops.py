@@ -157,7 +157,7 @@ class Constructor:
 def _dims(args) -> tuple[int, ...]:
     dims = []
     for a in args:
-        if np.ndim(a) != 0 or float(a) != int(a) or a < 0:
+        if np.ndim(a) != 0 or not np.isfinite(a) or float(a) != int(a) or a < 0:
             raise ValueError("sizes must be whole numbers, 0 or more")
         dims.append(int(a))
     return tuple(dims)

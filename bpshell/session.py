@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -72,7 +73,10 @@ class Session:
             return self._error_result(e, text[:200], chunk.line, chunk.column)
         rng_state = self.rng.bit_generator.state
         try:
-            with deadline(limit):
+            with deadline(limit), warnings.catch_warnings():
+                # inf and nan are reported per node by diagnose; NumPy's warnings would only
+                # repeat them, to stderr, out of order
+                warnings.simplefilter("ignore", RuntimeWarning)
                 stmt = sx.parse_statement(chunk, self.limits.max_depth)
                 self.serial += 1
                 result = self._execute(stmt, chunk)
@@ -176,8 +180,14 @@ class Session:
         if isinstance(ast, sx.Unary):
             return sx.Unary(ast.op, self.fold(ast.operand, stmt, params), ast.pos)
         if isinstance(ast, sx.Binary):
-            return sx.Binary(ast.op, self.fold(ast.left, stmt, params),
-                             self.fold(ast.right, stmt, params), ast.pos)
+            if ast.op == "**":
+                return sx.Binary(ast.op, self.fold(ast.left, stmt, params),
+                                 self.fold(ast.right, stmt, params), ast.pos)
+            base, chain = sx.spine(ast)
+            acc = self.fold(base, stmt, params)
+            for b in chain:
+                acc = sx.Binary(b.op, acc, self.fold(b.right, stmt, params), b.pos)
+            return acc
         if isinstance(ast, sx.Transpose):
             return sx.Transpose(self.fold(ast.operand, stmt, params), ast.pos)
         if isinstance(ast, sx.Name) and ast.id == "_" and "_" not in params:

@@ -311,7 +311,8 @@ class Parser:
     def expr(self, min_bp: int = 0):
         self.depth += 1
         if self.depth > self.max_depth:
-            raise ParseError(f"expression nested too deeply (more than {self.max_depth} levels)",
+            raise ParseError(f"expression nested too deeply (more than {self.max_depth} "
+                             "levels; BPSHELL_MAX_DEPTH or --max-depth raises the limit)",
                              *self.tok.pos)
         left = self.prefix()
         while True:
@@ -413,8 +414,8 @@ class Parser:
     def integer(self, what: str) -> int:
         t = self.tok
         v = self.number(what)
-        if v != int(v):
-            raise ParseError(f"{what} must be a whole number", *t.pos)
+        if not abs(v) < 2**63 or v != int(v):
+            raise ParseError(f"{what} must be a whole number below 2**63", *t.pos)
         return int(v)
 
 
@@ -601,6 +602,20 @@ def _rest_as_path(p: Parser) -> str:
     return "".join(parts)
 
 
+def spine(node) -> tuple[object, list[Binary]]:
+    """A left-leaning chain `a + b - c * d ...` as (leftmost operand, [binaries, innermost first]).
+
+    The parser builds long sums as deep left trees (its depth bound counts brackets and
+    right-nested powers, not chain length), so every walker takes chains with a loop.
+    """
+    chain = []
+    while type(node) is Binary and node.op != "**":
+        chain.append(node)
+        node = node.left
+    chain.reverse()
+    return node, chain
+
+
 # ---------------------------------------------------------------- printing
 
 
@@ -626,14 +641,20 @@ def to_text(node, parent: int = 0, right: bool = False) -> str:
         text = ("-" if node.op == "neg" else "+") + inner
         return f"({text})" if parent > 30 else text
     if isinstance(node, Binary):
-        p = _PREC[node.op]
         if node.op == "**":
-            left = to_text(node.left, p + 1)
-            text = f"{left}**{to_text(node.right, p)}"
-        else:
-            left = to_text(node.left, p)
-            sep = node.op if node.op in "*/" else f" {node.op} "
-            text = f"{left}{sep}{to_text(node.right, p + 1)}"
+            p = _PREC["**"]
+            text = f"{to_text(node.left, p + 1)}**{to_text(node.right, p)}"
+            return f"({text})" if p < parent else text
+        base, chain = spine(node)
+        p = _PREC[chain[0].op]
+        text = to_text(base, p)
+        for b in chain:
+            q = _PREC[b.op]
+            if p < q:
+                text = f"({text})"
+            sep = b.op if b.op in "*/" else f" {b.op} "
+            text = f"{text}{sep}{to_text(b.right, q + 1)}"
+            p = q
         return f"({text})" if p < parent else text
     return "?"
 

@@ -7,6 +7,8 @@ session names, or uses @, sums, losses) it is inlined where it is called.
 
 from __future__ import annotations
 
+import sympy as sp
+
 from . import syntax as sx
 from .graph import UserFunction, refs_of
 from .ops import OPS, Op
@@ -51,9 +53,7 @@ def make_user_function(name: str, params: list[str], body, text: str, funcs: dic
     from .errors import BpError
     from .symbolic.expr import SympyBuilder
 
-    import sympy
-
-    if name in RESERVED or callable(getattr(sympy, name, None)):
+    if name in RESERVED or callable(getattr(sp, name, None)):
         # a SymPy class or function of the same name confuses SymPy's own code paths
         raise BpError(f"'{name}' is reserved (a SymPy name); choose another name")
     fn = UserFunction(name, list(params), body, text, None, calls)
@@ -65,13 +65,15 @@ def make_user_function(name: str, params: list[str], body, text: str, funcs: dic
     def definition(*args):
         return builder.expr(body, dict(zip(params, args)))
 
+    namespace = {f.name: f.op.forward for f in funcs.values() if f.op is not None}
     try:
         sym_body = definition(*X[:n])
-    except BpError:
-        return fn
-    cls = defined_function(name, n, definition)
-    namespace = {f.name: f.op.forward for f in funcs.values() if f.op is not None}
-    forward = to_numpy(X[:n], sym_body, namespace)
+        if sym_body.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.AccumBounds):
+            return fn  # no finite closed form (u/0): inlined, NumPy gives inf/nan per node
+        cls = defined_function(name, n, definition)
+        forward = to_numpy(X[:n], sym_body, namespace)
+    except (BpError, ArithmeticError, TypeError, ValueError, KeyError, NotImplementedError):
+        return fn  # SymPy or its printer cannot take it as one op: inline it instead
     example = f"{name}(" + ", ".join(params) + ")"
     op = Op(name, n, forward, f"defined: {name}({', '.join(params)}) = {text}", example,
             sympy=cls, user=True, body_text=text)

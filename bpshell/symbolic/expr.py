@@ -81,23 +81,47 @@ class SympyBuilder:
             inner = self.expr(ast.operand, env)
             return -inner if ast.op == "neg" else inner
         if isinstance(ast, sx.Binary):
-            a, b = self.expr(ast.left, env), self.expr(ast.right, env)
-            if ast.op == "@":
-                raise BpError("@ needs arrays; diff works on scalar expressions", *ast.pos)
             if ast.op == "**":
-                self._check_power(a, b, ast.pos)
-            return BINARY[ast.op].sympy(a, b)
+                a, b = self.expr(ast.left, env), self.expr(ast.right, env)
+                return self._power(a, b, ast.pos)
+            return self._chain(ast, env)
         if isinstance(ast, sx.Transpose):
             return self.expr(ast.operand, env)
         if isinstance(ast, sx.Call):
             return self.call(ast, env)
         raise BpError("unsupported expression", *ast.pos)
 
-    def _check_power(self, a, b, pos) -> None:
-        if a.is_number and b.is_number and abs(float(b)) > self.max_exponent \
-                and abs(float(a)) != 1:
-            raise LimitError(f"exponent {b} is over the limit of {self.max_exponent:g} "
-                             "(BPSHELL_MAX_EXPONENT raises it)", *pos)
+    def _chain(self, ast: sx.Binary, env: dict) -> sp.Expr:
+        """A left chain in one pass; runs of + and - become one n-ary Add (no O(n^2) flattening)."""
+        base, chain = sx.spine(ast)
+        acc = self.expr(base, env)
+        terms: list = [acc]
+        for b in chain:
+            right = self.expr(b.right, env)
+            if b.op in "+-":
+                terms.append(right if b.op == "+" else -right)
+                continue
+            if b.op == "@":
+                raise BpError("@ needs arrays; diff works on scalar expressions", *b.pos)
+            acc = sp.Add(*terms) if len(terms) > 1 else terms[0]
+            terms = [BINARY[b.op].sympy(acc, right)]
+        return sp.Add(*terms) if len(terms) > 1 else terms[0]
+
+    def _power(self, a, b, pos) -> sp.Expr:
+        """a**b, refusing exponents past the limit; huge exact powers are taken as floats.
+
+        SymPy evaluates Integer powers exactly and at once: (10**9999)**9999 would build a
+        hundred-million-digit integer. Past a thousand digits the float form is used.
+        """
+        if a.is_number and b.is_number:
+            if abs(float(b)) > self.max_exponent and abs(float(a)) != 1:
+                raise LimitError(f"exponent {b} is over the limit of {self.max_exponent:g} "
+                                 "(BPSHELL_MAX_EXPONENT raises it)", *pos)
+            if a.is_Rational and b.is_Integer and a != 0:
+                digits = abs(float(b)) * abs(float(sp.log(abs(a), 10).evalf(15)))
+                if digits > 1000:
+                    return sp.Float(a) ** b
+        return a**b
 
     def call(self, ast: sx.Call, env: dict) -> sp.Expr:
         user = self.funcs.get(ast.func)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
 from ..ops import Op
@@ -20,6 +22,52 @@ class Local:
     output: list[sp.Expr | None]  # in terms of y (and maybe other inputs)
     numeric: list[Callable | float]  # f(*inputs, y) -> derivative, or a constant
     constant: list[bool]
+
+
+_PROBES = np.array([-1000.0, -30.0, -2.0, -1.0, -0.5, -1e-300, 0.0, 1e-300, 0.5, 1.0, 2.0,
+                    30.0, 1000.0])
+
+
+_expm1, _log1p = sp.Function("expm1"), sp.Function("log1p")  # NumPy ufuncs of those names
+
+
+def _accurate(expr):
+    """c*exp(a) - c as c*expm1(a), log(1 + a) as log1p(a): 1 - exp(-y) loses digits near 0.
+
+    (sympy.codegen.rewriting does this too, but importing it costs 75 ms of start-up.)
+    """
+
+    def add(e):
+        args = list(e.args)
+        for i, k in enumerate(args):
+            if not k.is_Number:
+                continue
+            for j, t in enumerate(args):
+                c, rest = t.as_coeff_Mul()
+                if isinstance(rest, sp.exp) and c == -k:
+                    others = [u for n, u in enumerate(args) if n not in (i, j)]
+                    return sp.Add(c * _expm1(rest.args[0]), *others)
+        return e
+
+    def log(e):
+        a = e.args[0]
+        return _log1p(a - 1) if a.is_Add and sp.S.One in a.args else e
+
+    expr = expr.replace(lambda e: e.is_Add, add)
+    return expr.replace(lambda e: isinstance(e, sp.log), log)
+
+
+def _as_good(op: Op, raw_fn, out_fn) -> bool:
+    """The output form never fails where the input form works, and agrees with it."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = np.broadcast_to(np.asarray(op.forward(_PROBES), dtype=np.float64), _PROBES.shape)
+        a = np.broadcast_to(np.asarray(raw_fn(_PROBES, y), dtype=np.float64), _PROBES.shape)
+        b = np.broadcast_to(np.asarray(out_fn(_PROBES, y), dtype=np.float64), _PROBES.shape)
+    if np.any(np.isfinite(a) & ~np.isfinite(b)):
+        return False
+    both = np.isfinite(a) & np.isfinite(b)
+    return bool(np.allclose(a[both], b[both], rtol=1e-9, atol=0))
 
 
 def local(op: Op) -> Local:
@@ -42,12 +90,17 @@ def local(op: Op) -> Local:
             constant.append(True)
             continue
         constant.append(False)
-        # NumPy uses the output form when it needs nothing but y: reusing the forward
-        # value is what makes sigmoid' = y*(1 - y) cheap and stable at +-1000
-        if form is not None and not (form.free_symbols & set(args)):
-            numeric.append(to_numpy([*args, Y], form, op.meta.get("namespace")))
-        else:
-            numeric.append(to_numpy([*args, Y], d, op.meta.get("namespace")))
+        ns = op.meta.get("namespace")
+        raw_fn = to_numpy([*args, Y], _accurate(d), ns)
+        # NumPy uses the output form when it needs nothing but y and is as good as the
+        # input form everywhere: reusing the forward value is what makes sigmoid' =
+        # y*(1 - y) cheap and stable at +-1000 (log's exp(-y) is not: nan below 0)
+        if form is not None and not (form.free_symbols & set(args)) and len(args) == 1:
+            out_fn = to_numpy([*args, Y], _accurate(form), ns)
+            if _as_good(op, raw_fn, out_fn):
+                numeric.append(out_fn)
+                continue
+        numeric.append(raw_fn)
     result = Local(call, raw, output, numeric, constant)
     op.meta["local"] = result
     return result

@@ -143,7 +143,7 @@ def _dispatch(args, p: argparse.ArgumentParser) -> int:
 
 def _read(path: str) -> str | int:
     """The script's text, or the exit status after saying why it cannot be read."""
-    from .runner import ScriptError, read_script
+    from .source import ScriptError, read_script
 
     name = "<stdin>" if path == "-" else path
     try:

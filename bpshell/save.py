@@ -5,12 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from .graph import Formula, Leaf
+from .syntax import to_text
 
 
 def literal(value) -> str:
-    """A value as bpshell source, exact to the last bit (repr of float64 round-trips)."""
+    """A value as bpshell source, exact to the last bit (repr of float64 round-trips).
+
+    inf and nan, which have no literal, are written as expressions that make them.
+    """
     if np.ndim(value) == 0:
-        return repr(float(value))
+        return _number(float(value))
     a = np.asarray(value, dtype=np.float64)
     if a.size == 0:
         return "zeros(" + ", ".join(map(str, a.shape)) + ")"
@@ -20,7 +24,15 @@ def literal(value) -> str:
 def _nested(x) -> str:
     if isinstance(x, list):
         return "[" + ", ".join(_nested(i) for i in x) + "]"
-    return repr(float(x))
+    return {float("inf"): "1e400", float("-inf"): "-1e400"}.get(x, repr(float(x)))
+
+
+def _number(v: float) -> str:
+    if v != v:
+        return "(0*1e400)"
+    if v in (float("inf"), float("-inf")):
+        return "1e400" if v > 0 else "(-1e400)"
+    return repr(v) if v >= 0 else f"({v!r})"
 
 
 def session_script(session) -> str:
@@ -29,13 +41,17 @@ def session_script(session) -> str:
         lines.append(f"seed {session.seed}")
     for f in session.funcs.values():
         lines.append(f"def {f.name}({', '.join(f.params)}) = {f.text}")
+    # formulas first: their inputs are still symbols then, so nothing is evaluated and a
+    # formula that its inputs no longer fit is restored as it is, not refused
+    for name, b in session.bindings.items():
+        if isinstance(b, Formula):
+            lines.append(f"{name} = {to_text(b.expr, literal=literal)}")
     for name, b in session.bindings.items():
         if isinstance(b, Leaf):
-            if not np.all(np.isfinite(b.value)):
-                lines.append(f"# {name} held non-finite values and is written as 0")
+            if np.ndim(b.value) and np.isnan(b.value).any():
+                # an array literal holds numbers only: nan is written as 0, and said so
+                lines.append(f"# {name} held nan, written here as 0")
                 lines.append(f"{name} = {literal(np.nan_to_num(b.value, nan=0.0))}")
                 continue
             lines.append(f"{name} = {literal(b.value)}")
-        elif isinstance(b, Formula):
-            lines.append(f"{name} = {b.text}")
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from .graph import Builder, Formula, Graph, Leaf, UserFunction, calls_of, refs_o
 from .limits import Limits
 from .numeric.passes import Plan, to_plain
 from .ops import CONSTRUCTORS, OPERATOR_ONLY, OPS, element_count
+from .source import ScriptError, read_script
 from .timeout import deadline
 
 CHECK_EPS, CHECK_ATOL, CHECK_RTOL = 1e-6, 1e-5, 1e-3  # torch.autograd.gradcheck's defaults
@@ -146,7 +147,7 @@ class Session:
         if isinstance(b, Leaf):
             return b.value
         if name not in self.cache:
-            self.evaluate(sx.Name(name, (0, 0)))
+            self.evaluate(sx.Name(name, (None, None)))
         return self.cache[name]
 
     def full_plan(self, name: str) -> Plan:
@@ -405,12 +406,16 @@ class Session:
     def _do_vars(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
         out = []
         for n, b in self.bindings.items():
-            v = self.value_of(n) if isinstance(b, Formula) else b.value
             kind = "leaf" if isinstance(b, Leaf) else "formula"
-            if v is None:
+            error = None
+            try:
+                v = self.value_of(n) if isinstance(b, Formula) else b.value
+            except BpError as e:  # a formula its inputs no longer fit: listed, not fatal
+                v, kind, error = None, "error", e.message
+            if v is None and kind != "error":
                 kind = "symbolic"
             out.append({"name": n, "kind": kind, "expr": b.text, "value": to_plain(v),
-                        "shape": _shape(v)})
+                        "shape": _shape(v), "error": error})
         funcs = [{"name": f.name, "params": f.params, "expr": f.text,
                   "elementwise": f.op is not None} for f in self.funcs.values()]
         return {"kind": "vars", "vars": out, "functions": funcs}
@@ -689,8 +694,9 @@ class Session:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
             tmp = None
-        except OSError as e:
-            raise FileError(f"cannot write {path}: {e.strerror or e}", *stmt.pos) from None
+        except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+            raise FileError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}",
+                            *stmt.pos) from None
         finally:
             if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
@@ -700,18 +706,34 @@ class Session:
     def _do_run(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
         path = _path(stmt)
         text = read_source(path, stmt.pos)
+        saved = self._snapshot()
         results = []
-        for r in self.iter_run(text, time_limit=0):
-            r["file"] = path
-            results.append(r)
-            if not r["ok"]:
-                break
-        ok = all(r["ok"] for r in results)
-        if not ok:
-            bad = results[-1]
-            raise BpError(f"{path}:{bad['line']}:{bad['column']}: {bad['error']['message']}",
-                          *stmt.pos)
+        try:
+            for r in self.iter_run(text, time_limit=0):
+                r["file"] = path
+                results.append(r)
+                if not r["ok"]:
+                    err = r["error"]
+                    # the whole script is one statement here: all of it, or nothing
+                    self._restore(saved)
+                    raise BpError(f"{path}:{err['line']}:{err['column']}: {err['message']}",
+                                  *stmt.pos)
+        except KeyboardInterrupt:
+            self._restore(saved)
+            raise
         return {"kind": "run", "path": path, "results": results}
+
+    def _snapshot(self) -> tuple:
+        """What a failed `run` must put back (values are never changed in place)."""
+        return (dict(self.bindings), dict(self.funcs), dict(self.cache),
+                {k: set(v) for k, v in self.users.items()}, self.rng.bit_generator.state,
+                self.seed, self.last, self.version, self.last_grad)
+
+    def _restore(self, saved: tuple) -> None:
+        (self.bindings, self.funcs, self.cache, self.users, rng_state, self.seed, self.last,
+         self.version, self.last_grad) = saved
+        self.rng.bit_generator.state = rng_state
+        self.version += 1  # plans built in between are stale
 
     def _do_export(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
         path = _path(stmt)
@@ -721,19 +743,15 @@ class Session:
 
 
 def read_source(path: str, pos=(None, None)) -> str:
-    """A script's text; bytes that are not UTF-8 are an error with their line."""
+    """A script's text for `run FILE`; unreadable or non-UTF-8 files are FileErrors."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise FileError(f"cannot read {path}: {e.strerror}", *pos) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise FileError(f"{path} is not valid UTF-8 (byte 0x{data[e.start]:02x} at line "
-                        f"{line}, column {col})", *pos) from None
+        return read_script(path)
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+        reason = getattr(e, "strerror", None) or str(e)
+        raise FileError(f"cannot read {path}: {reason}", *pos) from None
+    except ScriptError as e:
+        where = f" at line {e.line}, column {e.column}" if e.line else ""
+        raise FileError(f"cannot read {path}: {e.message}{where}", *pos) from None
 
 
 def _path(stmt: sx.Stmt) -> str:

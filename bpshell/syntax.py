@@ -622,38 +622,44 @@ def spine(node) -> tuple[object, list[Binary]]:
 _PREC = {"+": 10, "-": 10, "*": 20, "/": 20, "@": 20, "**": 40}
 
 
-def to_text(node, parent: int = 0, right: bool = False) -> str:
-    """The expression as a person would write it, with only the parentheses it needs."""
+def to_text(node, parent: int = 0, literal=None) -> str:
+    """The expression as a person would write it, with only the parentheses it needs.
+
+    literal, if given, writes the values computed when the line was entered (randn(3))
+    as literals, so that a saved script replays to the same numbers.
+    """
     if isinstance(node, Num):
         return node.text or _num_text(node.value)
     if isinstance(node, Name):
         return node.id
     if isinstance(node, Const):
+        if literal is not None:
+            return literal(node.value)
         return node.text or _value_text(node.value)
     if isinstance(node, ArrayLit):
-        return "[" + ", ".join(to_text(i) for i in node.items) + "]"
+        return "[" + ", ".join(to_text(i, 0, literal) for i in node.items) + "]"
     if isinstance(node, Call):
-        return f"{node.func}(" + ", ".join(to_text(a) for a in node.args) + ")"
+        return f"{node.func}(" + ", ".join(to_text(a, 0, literal) for a in node.args) + ")"
     if isinstance(node, Transpose):
-        return to_text(node.operand, 50) + ".T"
+        return to_text(node.operand, 50, literal) + ".T"
     if isinstance(node, Unary):
-        inner = to_text(node.operand, 30)
+        inner = to_text(node.operand, 30, literal)
         text = ("-" if node.op == "neg" else "+") + inner
         return f"({text})" if parent > 30 else text
     if isinstance(node, Binary):
         if node.op == "**":
             p = _PREC["**"]
-            text = f"{to_text(node.left, p + 1)}**{to_text(node.right, p)}"
+            text = f"{to_text(node.left, p + 1, literal)}**{to_text(node.right, p, literal)}"
             return f"({text})" if p < parent else text
         base, chain = spine(node)
         p = _PREC[chain[0].op]
-        text = to_text(base, p)
+        text = to_text(base, p, literal)
         for b in chain:
             q = _PREC[b.op]
             if p < q:
                 text = f"({text})"
             sep = b.op if b.op in "*/" else f" {b.op} "
-            text = f"{text}{sep}{to_text(b.right, q + 1)}"
+            text = f"{text}{sep}{to_text(b.right, q + 1, literal)}"
             p = q
         return f"({text})" if p < parent else text
     return "?"

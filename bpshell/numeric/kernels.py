@@ -1,6 +1,8 @@
 """NumPy forward kernels that need care: stable at +-1000, float64, no warnings.
 
 The op table (bpshell/ops.py) points at these; everything simpler is a plain NumPy ufunc.
+Reductions call the ufunc's reduce directly: np.sum and np.max add a few microseconds of
+dispatch each, which is a tenth of a small net's step; the results are the same.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 CE_DELTA = 1e-7  # the book's cross_entropy_error adds this inside the log
+_sum, _max = np.add.reduce, np.maximum.reduce
 
 
 def sigmoid(x):
@@ -34,20 +37,20 @@ def log_softmax(x):
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 0:
         return np.zeros_like(x)[()]
-    m = np.max(x, axis=-1, keepdims=True)
+    m = _max(x, axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     shifted = x - m
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    return shifted - np.log(_sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
 def softmax(x):
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 0:
         return np.ones_like(x)[()]
-    m = np.max(x, axis=-1, keepdims=True)
+    m = _max(x, axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     e = np.exp(x - m)
-    return e / np.sum(e, axis=-1, keepdims=True)
+    return e / _sum(e, axis=-1, keepdims=True)
 
 
 def batch_size(x) -> int:
@@ -84,8 +87,8 @@ def cross_entropy(y, t):
     y = np.asarray(y, dtype=np.float64)
     n = batch_size(y)
     if is_labels(y, t):
-        return float(-np.sum(np.log(_gather(y, t) + CE_DELTA)) / n)
-    return float(-np.sum(np.multiply(t, np.log(y + CE_DELTA))) / n)
+        return float(-_sum(np.log(_gather(y, t) + CE_DELTA), axis=None) / n)
+    return float(-_sum(np.multiply(t, np.log(y + CE_DELTA)), axis=None) / n)
 
 
 def softmax_cross_entropy(x, t):
@@ -94,9 +97,9 @@ def softmax_cross_entropy(x, t):
     n = batch_size(x)
     ls = log_softmax(x)
     if is_labels(x, t):
-        return float(-np.sum(_gather(ls, t)) / n)
+        return float(-_sum(_gather(ls, t), axis=None) / n)
     # 0 * -inf would be nan: only entries with t != 0 contribute
-    return float(-np.sum(np.where(np.not_equal(t, 0), np.multiply(t, ls), 0.0)) / n)
+    return float(-_sum(np.where(np.not_equal(t, 0), np.multiply(t, ls), 0.0), axis=None) / n)
 
 
 def mse(y, t):

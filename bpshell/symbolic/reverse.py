@@ -1,9 +1,11 @@
 """Symbolic gradients by reverse mode over local derivatives, named nodes kept as symbols.
 
 Each node's local derivative comes from the op table (in terms of its output where one
-exists). Adjoints are sums of products of those; an adjoint read by more than one input
-becomes a step of its own (d_h = ...), so shared work is written once and nothing swells
-with depth, where `sympy.diff` of the expanded expression grows exponentially.
+exists). Adjoints are sums of products of those; a named node's adjoint that is read more
+than once (by its inputs, directly or through the unnamed operations of its definition, or
+as a gradient asked for) becomes a step of its own (d_h = ...), so shared work is written
+once and the result grows linearly with depth, where `sympy.diff` of the expanded
+expression grows exponentially.
 """
 
 from __future__ import annotations
@@ -49,12 +51,25 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
     for node in nodes:
         for a in node.args:
             uses[a] += 1
+    names = wrt or [nm for nm in graph.named if graph.named[nm] != graph.root]
+    # readers[i]: inputs an adjoint of node i reaches through the unnamed operations of its
+    # own definition (h = sigmoid(w*x + b) passes d_h on to w, x and b), plus one when the
+    # gradient of i itself is asked for
+    readers = [0] * n
+    for i, node in enumerate(nodes):
+        if node.kind == "op":
+            readers[i] = sum(readers[a] if nodes[a].kind == "op" and not nodes[a].name else 1
+                             for a in node.args if nodes[a].kind != "const")
+    for nm in names:
+        if nm in graph.named:
+            readers[graph.named[nm]] += 1
     for i in range(n - 1, -1, -1):
         node = nodes[i]
         if node.kind != "op" or adj[i] == 0:
             continue
         g = adj[i]
-        if node.name and i != graph.root and uses[i] > 1 and not g.is_Atom:
+        if node.name and i != graph.root and not g.is_Atom and \
+                (uses[i] > 1 or readers[i] > 1):
             d = sp.Symbol(f"d_{node.name}")
             steps.append({"name": str(d), "expr": str(g)})
             g = d
@@ -65,17 +80,26 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
             loc = local(node.op)
             subs = {X[k]: args[k] for k in range(len(args))}
             subs[Y] = value[i] if node.name else node.op.sympy(*args)
-            locals_ = []
-            for k in range(len(args)):
-                form = loc.output[k]
-                if form is None or form.free_symbols & set(X[: len(args)]):
-                    form = sp.diff(loc.call, X[k])
-                locals_.append(form.xreplace(subs))
+            locals_ = [form.xreplace(subs) for form in _local_forms(node.op, loc)]
         for k, a in enumerate(node.args):
             if nodes[a].kind == "const":
                 continue
             adj[a] = adj[a] + g * locals_[k]
-    names = wrt or [nm for nm in graph.named if graph.named[nm] != graph.root]
     grads = {nm: str(adj[graph.named[nm]]) for nm in names if nm in graph.named}
     return {"grads": grads, "steps": steps,
             "definitions": {k: str(v) for k, v in defs.items()}}
+
+
+def _local_forms(op, loc) -> list:
+    """Each input's local derivative: in terms of the output y when it needs nothing else.
+
+    Derived once per op and kept on it: `sympy.diff` per node would cost more than the rest
+    of the reverse pass.
+    """
+    forms = op.meta.get("reverse_forms")
+    if forms is None:
+        xs = set(X[: op.arity])
+        forms = [form if form is not None and not form.free_symbols & xs
+                 else sp.diff(loc.call, X[k]) for k, form in enumerate(loc.output)]
+        op.meta["reverse_forms"] = forms
+    return forms

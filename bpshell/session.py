@@ -318,7 +318,7 @@ class Session:
         if value is not None:
             self.last = value
         return {"kind": "assign", "name": name, "value": value, "shape": _shape(value),
-                "expr": sx.to_text(expr), "update": update,
+                "expr": text, "update": update,
                 "symbols": sorted(self._symbols_of(plan)) if value is None else []}
 
     def _symbols_of(self, plan: Plan) -> set[str]:
@@ -345,7 +345,7 @@ class Session:
         if value is not None:
             self.last = value
         return {"kind": "value", "value": value, "shape": _shape(value),
-                "expr": sx.to_text(expr),
+                "expr": stmt.text,
                 "symbols": sorted(self._symbols_of(plan)) if value is None else []}
 
     def _do_def(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:

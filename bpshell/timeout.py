@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from .errors import TimeLimitError
 
 _active: list[float] = []  # absolute deadlines, innermost last
+_installed: list[bool] = []  # the handler is in place (checking it costs an enum per call)
 
 
 def _usable() -> bool:
@@ -41,9 +42,10 @@ def deadline(seconds: float | None):
     if not seconds or seconds <= 0 or not _usable():
         yield
         return
-    if signal.getsignal(signal.SIGALRM) is not _on_alarm:
+    if not _installed:
         # installed once and left in place: it acts only while a deadline is active
         signal.signal(signal.SIGALRM, _on_alarm)
+        _installed.append(True)
     _active.append(time.monotonic() + seconds)
     _arm()
     try:

@@ -170,6 +170,8 @@ def _linspace(rng, a, b, n=50):
 def _onehot(rng, labels, classes):
     labels = np.asarray(labels, dtype=np.float64)
     k = _dims([classes])[0]
+    if k == 0:
+        raise ValueError("onehot needs at least one class")
     if np.any(labels != np.round(labels)) or np.any(labels < 0) or np.any(labels >= k):
         raise ValueError(f"labels must be whole numbers in 0..{k - 1}")
     return np.eye(k)[labels.astype(np.int64)]

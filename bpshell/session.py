@@ -45,6 +45,7 @@ class Session:
         self.serial = 0
         self.last_grad: tuple | None = None  # (root, version, plan, grads)
         self.source_name = "<input>"
+        self._running: set[str] = set()  # scripts being run by `run`, against self-runs
 
     @property
     def rng(self) -> np.random.Generator:
@@ -727,7 +728,12 @@ class Session:
     def _do_run(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
         path = _path(stmt)
         text = read_source(path, stmt.pos)
+        key = os.path.realpath(path)
+        if key in self._running:
+            raise FileError(f"{path} is already running: a script cannot run itself",
+                            *stmt.pos)
         saved = self._snapshot()
+        self._running.add(key)
         results = []
         try:
             for r in self.iter_run(text, time_limit=0):
@@ -742,6 +748,8 @@ class Session:
         except KeyboardInterrupt:
             self._restore(saved)
             raise
+        finally:
+            self._running.discard(key)
         return {"kind": "run", "path": path, "results": results}
 
     def _snapshot(self) -> tuple:

@@ -82,9 +82,24 @@ def _gather(a, t):
     return np.take_along_axis(a, ti[..., None], axis=-1)[..., 0]
 
 
+def check_targets(x, t) -> None:
+    """t is one-hot (or probabilities) shaped like x, or one integer label per row of x."""
+    if is_labels(x, t):
+        if np.ndim(x) == 0 or np.shape(t) != np.shape(x)[:-1]:
+            raise ValueError(f"labels of shape {np.shape(t)} do not match "
+                             f"{np.shape(x)}: one label per row")
+    elif np.shape(t) != np.shape(x) and (1, *np.shape(x)) != np.shape(t) and \
+            np.shape(x) != (1, *np.shape(t)):
+        # the book reshapes a single sample to one row, so (10,) and (1, 10) agree
+        raise ValueError(f"targets must have the shape of the input {np.shape(x)} "
+                         f"(one-hot or probabilities) or be one label per row; "
+                         f"got {np.shape(t)}")
+
+
 def cross_entropy(y, t):
     """The book's cross_entropy_error on probabilities: -sum(t*log(y + 1e-7)) / N."""
     y = np.asarray(y, dtype=np.float64)
+    check_targets(y, t)
     n = batch_size(y)
     if is_labels(y, t):
         return float(-_sum(np.log(_gather(y, t) + CE_DELTA), axis=None) / n)
@@ -94,6 +109,7 @@ def cross_entropy(y, t):
 def softmax_cross_entropy(x, t):
     """The book's SoftmaxWithLoss, computed through log-softmax: stable at any logit size."""
     x = np.asarray(x, dtype=np.float64)
+    check_targets(x, t)
     n = batch_size(x)
     ls = log_softmax(x)
     if is_labels(x, t):

@@ -150,26 +150,31 @@ def _targets(x, t):
 
 def cross_entropy_dy(g, out, y, t):
     t = _targets(y, t)
-    return g * -t / (np.asarray(y, np.float64) + kernels.CE_DELTA) / kernels.batch_size(y)
+    d = g * -t / (np.asarray(y, np.float64) + kernels.CE_DELTA) / kernels.batch_size(y)
+    return unbroadcast(d, np.shape(y))
 
 
 def cross_entropy_dt(g, out, y, t):
     if kernels.is_labels(y, t):
         return None
-    return g * -np.log(np.asarray(y, np.float64) + kernels.CE_DELTA) / kernels.batch_size(y)
+    d = g * -np.log(np.asarray(y, np.float64) + kernels.CE_DELTA) / kernels.batch_size(y)
+    return unbroadcast(np.broadcast_to(d, np.broadcast_shapes(np.shape(d), np.shape(t))),
+                       np.shape(t))
 
 
 def softmax_cross_entropy_dx(g, out, x, t):
     """(softmax(x) - t) / N; with soft targets, softmax(x) * sum(t) - t."""
     t = _targets(x, t)
     mass = _sum(t, axis=-1, keepdims=True) if np.ndim(t) else t
-    return g * (kernels.softmax(x) * mass - t) / kernels.batch_size(x)
+    return unbroadcast(g * (kernels.softmax(x) * mass - t) / kernels.batch_size(x), np.shape(x))
 
 
 def softmax_cross_entropy_dt(g, out, x, t):
     if kernels.is_labels(x, t):
         return None
-    return g * -kernels.log_softmax(x) / kernels.batch_size(x)
+    d = g * -kernels.log_softmax(x) / kernels.batch_size(x)
+    return unbroadcast(np.broadcast_to(d, np.broadcast_shapes(np.shape(d), np.shape(t))),
+                       np.shape(t))
 
 
 def mse_dy(g, out, y, t):

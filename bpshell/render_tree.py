@@ -76,7 +76,11 @@ def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
     lines = [head]
     if has_grads and op != "const":
         grad = n.get("grad")
-        text = "no gradient" if grad is None else summary(grad, style)
+        if grad is None:
+            # in `explain NAME step`, a gradient the backward pass has not reached yet
+            text = "?" if n.get("pending") else "no gradient"
+        else:
+            text = summary(grad, style)
         if is_array(value) or is_array(grad):
             lines.append(line(("grad ", DIM), (text, GRAD)))
         else:

@@ -135,7 +135,7 @@ def _mask(node: dict, known: set) -> dict:
     while stack:
         n = stack.pop()
         if "id" in n and n["id"] not in known:
-            n["grad"] = None
+            n["grad"], n["pending"] = None, True
         kids = [dict(c) for c in n.get("children", [])]
         n["children"] = kids
         stack.extend(kids)

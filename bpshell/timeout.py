@@ -21,10 +21,15 @@ def _usable() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
+REPEAT = 0.05  # after the bound, the alarm fires again this often until the block exits
+
+
 def _arm() -> None:
     if _active:
         remaining = max(min(_active) - time.monotonic(), 1e-4)
-        signal.setitimer(signal.ITIMER_REAL, remaining)
+        # repeating: an exception raised while Python runs a gc callback or a finalizer
+        # is swallowed ("Exception ignored in ..."), so one alarm alone could be lost
+        signal.setitimer(signal.ITIMER_REAL, remaining, REPEAT)
     else:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -51,5 +56,6 @@ def deadline(seconds: float | None):
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # no alarm while the bookkeeping runs
         _active.pop()
         _arm()

@@ -32,6 +32,10 @@ TREE_MAX_NODES = 400
 class Session:
     """The state of one bpshell session: bindings, functions, caches, random generator."""
 
+    # callable(step, total, loss, every) a front end sets to draw fit progress; a class
+    # attribute so that `reset` (which re-runs __init__) keeps the front end's hook
+    progress = None
+
     def __init__(self, limits: Limits | None = None, seed: int | None = None):
         self.limits = limits or Limits.from_env()
         self.bindings: dict[str, Leaf | Formula] = {}
@@ -567,7 +571,6 @@ class Session:
             **explain(plan, grads), **self._diagnose(plan, grads)}
 
     # ------------------------------------------------------------ training
-    progress = None  # callable(step, total, loss) set by a front end to draw progress
 
     def _train(self, stmt: sx.Stmt, steps: int, every: int) -> dict:
         from .train import Optimizer, leaves_for, run_steps

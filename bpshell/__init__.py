@@ -9,7 +9,7 @@ __all__ = ["Session", "__version__"]
 def __getattr__(name: str):
     # imported lazily so that `bpshell --version` does not load SymPy
     if name == "Session":
-        from .session import Session
+        from bpshell.session import Session
 
         return Session
     raise AttributeError(name)

@@ -13,8 +13,8 @@ import os
 import sys
 from dataclasses import fields
 
-from . import __version__
-from .limits import Limits
+from bpshell import __version__
+from bpshell.limits import Limits
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args, p: argparse.ArgumentParser) -> int:
-    from .render_out import Output, decide
+    from bpshell.render.out import Output, decide
 
     source, filename = None, None
     if args.command is not None:
@@ -121,12 +121,12 @@ def _dispatch(args, p: argparse.ArgumentParser) -> int:
         print("bpshell: error: --json needs a script (FILE, -c or stdin)", file=sys.stderr)
         return EXIT_USAGE
     limits = {f.name: getattr(args, f.name) for f in fields(Limits)}
-    from .session import Session
+    from bpshell.session import Session
 
     session = Session(limits=Limits.from_env(**limits))
     out = Output(decide(args.color, sys.stdout, ascii_only=args.ascii))
     if source is not None:
-        from .runner import pipe_progress, run_source
+        from bpshell.runner import pipe_progress, run_source
 
         session.source_name = filename
         if not args.json and not out.options.terminal:
@@ -136,14 +136,14 @@ def _dispatch(args, p: argparse.ArgumentParser) -> int:
         status = EXIT_FAILED if result.failed else EXIT_OK
         if result.exit or not args.interactive:
             return status
-    from .shell import interactive as shell
+    from bpshell.shell.repl import interactive as shell
 
     return shell(session, out)
 
 
 def _read(path: str) -> str | int:
     """The script's text, or the exit status after saying why it cannot be read."""
-    from .source import ScriptError, read_script
+    from bpshell.language.source import ScriptError, read_script
 
     name = "<stdin>" if path == "-" else path
     try:

@@ -11,7 +11,7 @@ import gc
 from dataclasses import dataclass
 from typing import TextIO
 
-from .render_out import Output
+from bpshell.render.out import Output
 
 # A long script's session state (definitions, trees, graphs) lives until the end; every
 # 1,000 statements it is moved out of the cyclic collector's sight, which would otherwise
@@ -41,7 +41,7 @@ def run_source(session, source: str, out: Output, filename: str | None, *,
         if result.get("ok") and result.get("kind") == "export":
             result = _export(out, result)
         if json_out is not None:
-            from .jsonout import dumps
+            from bpshell.render.jsonl import dumps
 
             json_out.write(dumps(result) + "\n")
             json_out.flush()
@@ -82,7 +82,7 @@ def _export(out: Output, result: dict) -> dict:
 
 def pipe_progress(out: Output):
     """A fit's loss line every N steps, written as it runs (for a pipe or a file)."""
-    from .render_train import fit_progress_line
+    from bpshell.render.train import fit_progress_line
 
     def progress(step: int, total: int, loss: float, every: int) -> None:
         if every and step % every == 0:

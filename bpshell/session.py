@@ -15,14 +15,14 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from . import syntax as sx
-from .errors import BpError, FileError, LimitError, MathError, ShapeError, UnknownName
-from .graph import Builder, Formula, Graph, Leaf, UserFunction, calls_of, refs_of
-from .limits import Limits
-from .numeric.passes import Plan, to_plain
-from .ops import CONSTRUCTORS, OPERATOR_ONLY, OPS, element_count
-from .source import ScriptError, read_script
-from .timeout import deadline
+from bpshell.errors import BpError, FileError, LimitError, MathError, ShapeError, UnknownName
+from bpshell.graph.build import Builder, Formula, Graph, Leaf, UserFunction, calls_of, refs_of
+from bpshell.language import syntax as sx
+from bpshell.language.source import ScriptError, read_script
+from bpshell.limits import Limits
+from bpshell.numeric.passes import Plan, to_plain
+from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS, element_count
+from bpshell.timeout import deadline
 
 CHECK_EPS, CHECK_ATOL, CHECK_RTOL = 1e-6, 1e-5, 1e-3  # torch.autograd.gradcheck's defaults
 CHECK_MAX_ELEMENTS = 2000  # per leaf; larger leaves are checked at evenly spread elements
@@ -194,7 +194,7 @@ class Session:
                 return self._construct(ast, stmt, params)
             return sx.Call(ast.func, [self.fold(a, stmt, params) for a in ast.args], ast.pos)
         if isinstance(ast, sx.ArrayLit):
-            from .graph import array_literal
+            from bpshell.graph.build import array_literal
 
             value = array_literal(ast)
             self._check_elements(value.size, ast.pos)
@@ -354,7 +354,7 @@ class Session:
                 "symbols": sorted(self._symbols_of(plan)) if value is None else []}
 
     def _do_def(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
-        from .userfuncs import make_user_function
+        from bpshell.symbolic.userfuncs import make_user_function
 
         name = stmt.name
         if name in OPS or name in CONSTRUCTORS:
@@ -503,7 +503,7 @@ class Session:
                     if node.op.name not in ("cross_entropy", "softmax_cross_entropy"):
                         return True
                     xs = [plan.values[a] for a in node.args]
-                    from .numeric.kernels import is_labels
+                    from bpshell.ops.kernels import is_labels
 
                     if not is_labels(xs[0], xs[1]):
                         return True
@@ -514,7 +514,7 @@ class Session:
                                           stmt.options.get("with"), stmt)
         value = plan.values[plan.graph.root]
         if value is None:
-            from .symbolic.reverse import symbolic_gradients
+            from bpshell.symbolic.reverse import symbolic_gradients
 
             result = symbolic_gradients(plan.graph, stmt.names or None)
             return {"kind": "grad", "of": stmt.name, "value": None, "shape": [],
@@ -525,7 +525,7 @@ class Session:
 
     def _diagnose(self, plan: Plan, grads: list) -> dict:
         """Findings for a graph; inf/nan held by a leaf is traced into its definition."""
-        from .diagnose import diagnose, first_nonfinite_value
+        from bpshell.numeric.diagnose import diagnose, first_nonfinite_value
 
         found = diagnose(plan.graph, plan.values, grads)
         bad = found["nonfinite_value"]
@@ -541,7 +541,7 @@ class Session:
         return found
 
     def _do_check(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
-        from .numeric.check import gradient_check
+        from bpshell.numeric.check import gradient_check
 
         eps = stmt.options.get("eps", CHECK_EPS)
         atol = stmt.options.get("atol", CHECK_ATOL)
@@ -552,7 +552,7 @@ class Session:
                           f"{', '.join(sorted(self._symbols_of(plan)))}", *stmt.pos)
         results = gradient_check(plan, grads, eps, atol, rtol, CHECK_MAX_ELEMENTS,
                                  self._differentiable)
-        from .diagnose import kinks
+        from bpshell.numeric.diagnose import kinks
 
         return {"kind": "check", "of": stmt.name, "passed": all(r["passed"] for r in
                                                                  results.values()),
@@ -560,7 +560,7 @@ class Session:
                 "kinks": kinks(plan.graph, plan.values)}
 
     def _do_explain(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
-        from .explain import explain
+        from bpshell.numeric.explain import explain
 
         plan, grads, _ = self.gradients(stmt.name, None, None, stmt)
         if plan.values[plan.graph.root] is None:
@@ -573,7 +573,7 @@ class Session:
     # ------------------------------------------------------------ training
 
     def _train(self, stmt: sx.Stmt, steps: int, every: int) -> dict:
-        from .train import Optimizer, leaves_for, run_steps
+        from bpshell.numeric.train import Optimizer, leaves_for, run_steps
 
         plan = self.full_plan(stmt.name)
         if plan.values[plan.graph.root] is None:
@@ -648,13 +648,13 @@ class Session:
                   "data_x": np.asarray(self.value_of(wrt), dtype=np.float64).reshape(-1)
                   if data else None, "file": stmt.options.get("file")}
         if result["file"]:
-            from .plotting import save_plot
+            from bpshell.render.plotfile import save_plot
 
             save_plot(result, os.path.expanduser(result["file"]))
         return result
 
     def _do_diff(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
-        from .symbolic.expr import differentiate
+        from bpshell.symbolic.expr import differentiate
 
         expr = self.fold(stmt.expr, self.serial)
         try:
@@ -666,7 +666,7 @@ class Session:
         return {"kind": "diff", **result}
 
     def _do_tree(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
-        from .tree import build_tree
+        from bpshell.numeric.tree import build_tree
 
         plan, grads = self._plan_with_grads(stmt.name)
         return {"kind": "tree", "of": stmt.name,
@@ -684,12 +684,12 @@ class Session:
         return self.full_plan(name), None
 
     def _do_rules(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
-        from .symbolic.rules import rules_table
+        from bpshell.symbolic.rules import rules_table
 
         return {"kind": "rules", "rules": rules_table(self.funcs)}
 
     def _do_help(self, stmt: sx.Stmt, chunk: sx.Chunk) -> dict:
-        from .help import help_result
+        from bpshell.commands.help import help_result
 
         return {"kind": "help", **help_result(stmt.options.get("topic"), self.funcs)}
 
@@ -701,7 +701,7 @@ class Session:
     # ------------------------------------------------------------ files
     def script(self) -> str:
         """The session's definitions as a script that replays to the same state."""
-        from .save import session_script
+        from bpshell.commands.save_script import session_script
 
         return session_script(self)
 

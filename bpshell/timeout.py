@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from .errors import TimeLimitError
+from bpshell.errors import TimeLimitError
 
 _active: list[float] = []  # absolute deadlines, innermost last
 _installed: list[bool] = []  # the handler is in place (checking it costs an enum per call)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bpshell.jsonout import jsonable
+from bpshell.render.jsonl import jsonable
 from bpshell.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -127,8 +127,8 @@ def test_step_mode_reveals_the_book_gradients_one_node_at_a_time():
     # Book fig. 5-14 read right to left: first 1.1 and 200, then 2.2 and 110.
     import io
 
-    from bpshell.render_out import Options, Output
-    from bpshell.shell import step_through
+    from bpshell.render.out import Options, Output
+    from bpshell.shell.repl import step_through
 
     s = Session()
     r = s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; explain price step")[-1]

@@ -37,12 +37,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bpshell.language.syntax import PATH_COMMANDS, split_statements
 from bpshell.limits import Limits
 from bpshell.session import Session
-from bpshell.syntax import PATH_COMMANDS, split_statements
 
 try:
-    from bpshell.jsonout import dumps as json_dumps
+    from bpshell.render.jsonl import dumps as json_dumps
 except ImportError:  # the JSON writer belongs to the CLI
     json_dumps = None
 

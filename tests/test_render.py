@@ -12,12 +12,12 @@ import json
 import numpy as np
 import pytest
 
-from bpshell.jsonout import dumps, jsonable
-from bpshell.render import error_items, items_for
-from bpshell.render_doc import Table, TreeNode, line
-from bpshell.render_format import Style, number, summary, unicode_ok, value_text
-from bpshell.render_out import Options, Output, decide
-from bpshell.render_text import table_lines, to_text, tree_lines
+from bpshell.render.doc import Table, TreeNode, line
+from bpshell.render.format import Style, number, summary, unicode_ok, value_text
+from bpshell.render.jsonl import dumps, jsonable
+from bpshell.render.out import Options, Output, decide
+from bpshell.render.results import error_items, items_for
+from bpshell.render.text import table_lines, to_text, tree_lines
 
 UNI = Style(unicode=True, whole=True)
 ASC = Style(unicode=False, whole=True)

@@ -21,13 +21,13 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.validation import ValidationError
 
-from bpshell.render_out import Options, Output
+from bpshell.render.out import Options, Output
 from bpshell.session import Session
-from bpshell.shell import interactive
-from bpshell.shell_complete import BpCompleter
-from bpshell.shell_history import history_path, open_history
-from bpshell.shell_lexer import highlight
-from bpshell.shell_validate import BpValidator, index_of
+from bpshell.shell.complete import BpCompleter
+from bpshell.shell.history import history_path, open_history
+from bpshell.shell.lexer import highlight
+from bpshell.shell.repl import interactive
+from bpshell.shell.validate import BpValidator, index_of
 
 ROOT = Path(__file__).resolve().parents[1]
 UP, CTRL_C, CTRL_D, TAB = "\x1b[A", "\x03", "\x04", "\t"

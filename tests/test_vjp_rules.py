@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from bpshell.numeric import structural as st
+from bpshell.ops import structural as st
 from bpshell.session import Session
 
 RNG = np.random.default_rng(2024)

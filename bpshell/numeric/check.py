@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .passes import Plan
+from bpshell.numeric.passes import Plan
 
 
 def _objective(plan: Plan, seed) -> float:

@@ -15,11 +15,11 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
-from ..errors import BpError, LimitError, MathError, ShapeError
-from ..graph import Graph
-from ..symbolic.derive import X, Y, to_numpy
-from ..symbolic.local import Local, local
-from .structural import unbroadcast
+from bpshell.errors import BpError, LimitError, MathError, ShapeError
+from bpshell.graph.build import Graph
+from bpshell.ops.structural import unbroadcast
+from bpshell.symbolic.derive import X, Y, to_numpy
+from bpshell.symbolic.local import Local, local
 
 _GROWING = {"add", "sub", "mul", "div", "pow", "matmul", "leaky_relu"}
 

@@ -19,7 +19,7 @@ X = tuple(sp.Symbol(f"x{i}", real=True) for i in range(6))
 Y = sp.Symbol("y", real=True)
 
 # what generated code may call: NumPy's ufuncs and a few helpers (not `from numpy import *`,
-# which costs 40 ms of lazy submodule imports), plus the op kernels (added by bpshell.ops)
+# which costs 40 ms of lazy submodule imports), plus the op kernels (added by bpshell.ops.table)
 NAMESPACE: dict[str, object] = {k: v for k, v in vars(np).items() if isinstance(v, np.ufunc)}
 NAMESPACE.update(numpy=np, where=np.where, select=np.select, nan=np.nan, inf=np.inf,
                  pi=np.pi, e=np.e, amax=np.amax, amin=np.amin)

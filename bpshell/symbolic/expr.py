@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .. import syntax as sx
-from ..errors import BpError, LimitError, TimeLimitError, UnknownName
-from ..graph import Formula, Leaf, unknown_function
-from ..ops import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS
-from ..timeout import deadline
-from .derive import Y, fit_output_form
+from bpshell.errors import BpError, LimitError, TimeLimitError, UnknownName
+from bpshell.graph.build import Formula, Leaf, unknown_function
+from bpshell.language import syntax as sx
+from bpshell.ops.table import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.symbolic.derive import Y, fit_output_form
+from bpshell.timeout import deadline
 
 _SMALL_INT = 10**6
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..ops import Op
-from .derive import X, Y, output_form, to_numpy
+from bpshell.ops.table import Op
+from bpshell.symbolic.derive import X, Y, output_form, to_numpy
 
 
 @dataclass

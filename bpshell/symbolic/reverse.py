@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..errors import BpError
-from ..graph import Graph
-from .derive import X, Y
-from .expr import number, symbol
-from .local import local
+from bpshell.errors import BpError
+from bpshell.graph.build import Graph
+from bpshell.symbolic.derive import X, Y
+from bpshell.symbolic.expr import number, symbol
+from bpshell.symbolic.local import local
 
 
 def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..ops import OPS
-from .derive import X, Y
-from .local import local
+from bpshell.ops.table import OPS
+from bpshell.symbolic.derive import X, Y
+from bpshell.symbolic.local import local
 
 _ARG_NAMES = ("x", "s")  # how the table names an op's inputs
 _BINARY_NAMES = ("a", "b")

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import syntax as sx
-from .errors import BpError, LimitError, ParseError, UnknownName
-from .ops import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS, Op
+from bpshell.errors import BpError, LimitError, ParseError, UnknownName
+from bpshell.language import syntax as sx
+from bpshell.ops.table import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS, Op
 
 # ---------------------------------------------------------------- bindings
 
@@ -305,7 +305,7 @@ def array_literal(ast: sx.ArrayLit) -> np.ndarray:
 
 
 def ShapeErrorAt(message: str, pos) -> BpError:
-    from .errors import ShapeError
+    from bpshell.errors import ShapeError
 
     return ShapeError(message, *pos)
 

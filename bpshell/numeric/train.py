@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import BpError, MathError
-from .numeric.passes import Plan
+from bpshell.errors import BpError, MathError
+from bpshell.numeric.passes import Plan
 
 
 class Optimizer:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from . import syntax as sx
-from .graph import UserFunction, refs_of
-from .ops import OPS, Op
-from .symbolic.derive import X, defined_function, to_numpy
+from bpshell.graph.build import UserFunction, refs_of
+from bpshell.language import syntax as sx
+from bpshell.ops.table import OPS, Op
+from bpshell.symbolic.derive import X, defined_function, to_numpy
 
 RESERVED = {"numpy", "math", "mpmath", "builtins", "range", "Piecewise", "where", "select"}
 
@@ -50,8 +50,8 @@ def _elementwise(body, params: list[str], funcs: dict) -> bool:
 
 def make_user_function(name: str, params: list[str], body, text: str, funcs: dict,
                        calls: frozenset) -> UserFunction:
-    from .errors import BpError
-    from .symbolic.expr import SympyBuilder
+    from bpshell.errors import BpError
+    from bpshell.symbolic.expr import SympyBuilder
 
     if name in RESERVED or callable(getattr(sp, name, None)):
         # a SymPy class or function of the same name confuses SymPy's own code paths

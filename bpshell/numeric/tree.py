@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .graph import Node
-from .numeric.passes import Plan, to_plain
-from .symbolic.derive import X, Y
+from bpshell.graph.build import Node
+from bpshell.numeric.passes import Plan, to_plain
+from bpshell.symbolic.derive import X, Y
 
 
 def local_text(node: Node, labels: list[str], out_label: str) -> list[str]:
@@ -17,7 +17,7 @@ def local_text(node: Node, labels: list[str], out_label: str) -> list[str]:
         return []
     if op.vjps is not None:
         return list(op.rule_text)
-    from .symbolic.local import local
+    from bpshell.symbolic.local import local
 
     loc = local(op)
     subs = {X[k]: sp.Symbol(lbl) for k, lbl in enumerate(labels)}

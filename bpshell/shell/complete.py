@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from .ops import CONSTRUCTORS, OPERATOR_ONLY, OPS
-from .syntax import COMMANDS, PATH_COMMANDS
+from bpshell.language.syntax import COMMANDS, PATH_COMMANDS
+from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # words that continue a command: `grad y wrt x`, `check loss atol 1e-6`, ...

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .render_doc import DERIV, DIM, GRAD, NAME, NUM, OP, SYM, Item, Line, TreeNode, line
-from .render_format import Style, is_array, summary
+from bpshell.render.doc import DERIV, DIM, GRAD, NAME, NUM, OP, SYM, Item, Line, TreeNode, line
+from bpshell.render.format import Style, is_array, summary
 
 OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "×", "div": "÷", "pow": "**", "neg": "-",
               "matmul": "@", "T": ".T", "id": "="}

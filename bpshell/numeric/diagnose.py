@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 
-from .graph import Graph
-from .numeric.passes import to_plain
+from bpshell.graph.build import Graph
+from bpshell.numeric.passes import to_plain
 
 EXP_OVERFLOW = 709.78  # log of the largest float64
 

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from .errors import FileError
+from bpshell.errors import FileError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .render_doc import DERIV, DIM, GRAD, HEAD, NAME, NUM, OP, Item, Line, Table, line
-from .render_format import Style, is_array, number, summary
+from bpshell.render.doc import DERIV, DIM, GRAD, HEAD, NAME, NUM, OP, Item, Line, Table, line
+from bpshell.render.format import Style, is_array, number, summary
 
 
 def _num(v, style: Style) -> str:
@@ -12,7 +12,7 @@ def _num(v, style: Style) -> str:
 
 def explain_items(r: dict, style: Style, rows_shown: int | None = None) -> list[Item]:
     """The backward pass, one row per node: local x upstream = downstream, with numbers."""
-    from .render import findings
+    from bpshell.render.results import findings
 
     times = style.sym("×", "x")
     head = line("explain ", (r["of"], NAME), ("  (", DIM), (r["of"], NAME), " = ",
@@ -95,7 +95,7 @@ def fit_items(r: dict, style: Style, live: bool = False) -> list[Item]:
 
 
 def plot_items(r: dict, style: Style) -> list[Item]:
-    from .plotting import terminal_plot
+    from bpshell.render.plotfile import terminal_plot
 
     text = terminal_plot(r, width=min(max(style.width - 2, 40), 100), height=20)
     out: list[Item] = [line("plot ", (r["expr"], OP), " wrt ", (r["wrt"], NAME),

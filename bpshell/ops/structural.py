@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from bpshell.ops import kernels
 
 _sum = np.add.reduce  # np.sum less its dispatch: the same sums, microseconds sooner
 

@@ -6,7 +6,7 @@ trees use the same guides as rich's Tree (box drawing, or ASCII when unicode can
 
 from __future__ import annotations
 
-from .render_doc import Item, Line, Table, TreeNode, cell_text
+from bpshell.render.doc import Item, Line, Table, TreeNode, cell_text
 
 UNICODE_GUIDES = ("├── ", "└── ", "│   ", "    ", "─")
 ASCII_GUIDES = ("|-- ", "`-- ", "|   ", "    ", "-")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import syntax as sx
-from .diagnose import diagnose
-from .numeric.passes import Plan, to_plain
-from .numeric.structural import unbroadcast
-from .symbolic.local import local
-from .tree import local_text
+from bpshell.language import syntax as sx
+from bpshell.numeric.diagnose import diagnose
+from bpshell.numeric.passes import Plan, to_plain
+from bpshell.numeric.tree import local_text
+from bpshell.ops.structural import unbroadcast
+from bpshell.symbolic.local import local
 
 
 def _shape(v) -> str:

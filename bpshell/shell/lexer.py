@@ -13,9 +13,9 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.lexers import Lexer
 
-from .ops import CONSTRUCTORS, OPERATOR_ONLY, OPS
-from .shell_complete import OPTION_WORDS
-from .syntax import COMMANDS, PATH_COMMANDS
+from bpshell.language.syntax import COMMANDS, PATH_COMMANDS
+from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.shell.complete import OPTION_WORDS
 
 _TOKEN = re.compile(r"""
     (?P<comment>\#.*)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import Formula, Leaf
-from .syntax import to_text
+from bpshell.graph.build import Formula, Leaf
+from bpshell.language.syntax import to_text
 
 
 def literal(value) -> str:

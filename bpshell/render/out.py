@@ -13,10 +13,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TextIO
 
-from . import render
-from .render_doc import DIM, ERR, Item, line
-from .render_format import Style
-from .render_text import to_text
+from bpshell.render import results as render
+from bpshell.render.doc import DIM, ERR, Item, line
+from bpshell.render.format import Style
+from bpshell.render.text import to_text
 
 TRANSCRIPT_ITEMS = 5000  # what `export` can write: the last this many items
 EXPORT_WIDTH = 100  # columns of an exported picture when no terminal says otherwise
@@ -34,7 +34,7 @@ class Options:
 
 def decide(color: str, stream: TextIO, environ=None, ascii_only: bool = False) -> Options:
     """--color auto|always|never, NO_COLOR and whether the stream is a terminal."""
-    from .render_format import unicode_ok
+    from bpshell.render.format import unicode_ok
 
     env = os.environ if environ is None else environ
     tty = _isatty(stream)
@@ -79,7 +79,7 @@ class Output:
         target = stream if stream is not None else self.out
         if self.options.rich and not plain and target is self.out:
             console = self.console()
-            from .render_rich import renderable
+            from bpshell.render.rich_backend import renderable
 
             for item in items:
                 console.print(renderable(item, self.options.unicode))
@@ -133,7 +133,7 @@ class Output:
             return
         from rich.console import Console
 
-        from .render_rich import renderable
+        from bpshell.render.rich_backend import renderable
 
         width = self._width() if self.options.terminal else EXPORT_WIDTH
         rec = Console(record=True, file=io.StringIO(), width=width, force_terminal=True,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from prompt_toolkit.document import Document
 from prompt_toolkit.validation import ValidationError, Validator
 
-from .errors import BpError
-from .syntax import is_complete, parse_statement, split_statements
+from bpshell.errors import BpError
+from bpshell.language.syntax import is_complete, parse_statement, split_statements
 
 
 class BpValidator(Validator):

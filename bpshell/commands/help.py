@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .ops import CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "grad": ("backward pass: gradients of NAME for every named node it depends on "
@@ -78,7 +78,7 @@ def help_result(topic: str | None, funcs: dict) -> dict:
         else:
             hit = [e for e in entries if e["name"] == topic or topic in e["name"].split()]
             if not hit:
-                from .errors import BpError
+                from bpshell.errors import BpError
 
                 raise BpError(f"no help on '{topic}'; try 'help' for the list")
             entries = hit

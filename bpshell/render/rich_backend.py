@@ -13,7 +13,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 from rich.tree import Tree
 
-from .render_doc import Item, Line, Table, TreeNode
+from bpshell.render.doc import Item, Line, Table, TreeNode
 
 STYLES = {
     "name": "bold cyan",

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .numeric import kernels
-from .numeric import structural as st
-from .symbolic.derive import NAMESPACE, defined_function
+from bpshell.ops import kernels
+from bpshell.ops import structural as st
+from bpshell.symbolic.derive import NAMESPACE, defined_function
 
 
 @dataclass(eq=False)

@@ -15,14 +15,14 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.history import History
 from prompt_toolkit.styles import Style as PtStyle
 
-from . import __version__
-from .render_out import Output
-from .runner import run_source
-from .shell_complete import BpCompleter
-from .shell_history import history_path, open_history
-from .shell_keys import key_bindings
-from .shell_lexer import STYLE, BpLexer
-from .shell_validate import BpValidator
+from bpshell import __version__
+from bpshell.render.out import Output
+from bpshell.runner import run_source
+from bpshell.shell.complete import BpCompleter
+from bpshell.shell.history import history_path, open_history
+from bpshell.shell.keys import key_bindings
+from bpshell.shell.lexer import STYLE, BpLexer
+from bpshell.shell.validate import BpValidator
 
 PROMPT, CONTINUATION = ">>> ", "... "
 
@@ -105,8 +105,8 @@ def step_through(session, out: Output, r: dict, more) -> None:
 
     `tree` reuses the graph of the explain (the last grad), so node ids agree.
     """
-    from .render_train import explain_items
-    from .render_tree import tree_items
+    from bpshell.render.train import explain_items
+    from bpshell.render.tree import tree_items
 
     tree = session.run(f"tree {r['of']}")[0]
     rows = r["rows"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .render_doc import (
+from bpshell.render.doc import (
     DERIV,
     DIM,
     ERR,
@@ -26,9 +26,9 @@ from .render_doc import (
     Table,
     line,
 )
-from .render_format import Style, is_array, number, shape_text, summary, value_text
-from .render_train import explain_items, fit_items, plot_items, step_items
-from .render_tree import tree_items
+from bpshell.render.format import Style, is_array, number, shape_text, summary, value_text
+from bpshell.render.train import explain_items, fit_items, plot_items, step_items
+from bpshell.render.tree import tree_items
 
 Renderer = Callable[[dict, Style], list[Item]]
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .errors import ParseError
+from bpshell.errors import ParseError
 
 Pos = tuple[int, int]
 

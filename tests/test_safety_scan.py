@@ -141,7 +141,7 @@ def package_files() -> list[Path]:
 def test_package_is_found() -> None:
     files = {p.relative_to(ROOT).as_posix() for p in package_files()}
     assert "bpshell/session.py" in files
-    assert "bpshell/language/syntax.py" in files
+    assert "bpshell/language/parser.py" in files
     assert files >= LAMBDIFY_ALLOWED
 
 

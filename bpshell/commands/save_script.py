@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpshell.graph.build import Formula, Leaf
-from bpshell.language.syntax import to_text
+from bpshell.language.printer import to_text
 
 
 def literal(value) -> str:

@@ -3,7 +3,8 @@
 Definitions stay a graph of named nodes: `h2 = h1 + tanh(h1)` refers to the node h1, it
 never copies h1's expression. Names are expanded with an explicit stack, so a chain of
 100,000 definitions builds with no recursion; only a single statement's expression tree
-(bounded by the parser's nesting limit) is walked recursively.
+(bounded by the parser's nesting limit; long sums are taken with `spine`) is walked
+recursively.
 """
 
 from __future__ import annotations
@@ -13,9 +14,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bpshell.errors import BpError, LimitError, ParseError, UnknownName
-from bpshell.language import syntax as sx
-from bpshell.ops.table import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS, Op
+from bpshell.errors import BpError, LimitError, UnknownName
+from bpshell.language import ast as sx
+from bpshell.language.printer import to_text, value_text
+from bpshell.ops.table import (
+    BINARY,
+    CONSTRUCTORS,
+    OPERATOR_ONLY,
+    OPS,
+    Op,
+    function_names,
+    param_at,
+    params_problem,
+)
 
 # ---------------------------------------------------------------- bindings
 
@@ -79,9 +90,9 @@ class Node:
         if self.name:
             return self.name
         if self.ast is not None:
-            return sx.to_text(self.ast)
+            return to_text(self.ast)
         if self.kind == "const":
-            return sx._value_text(self.value)
+            return value_text(self.value)
         return self.op.name if self.op else "?"
 
 
@@ -102,7 +113,7 @@ class Graph:
 # ---------------------------------------------------------------- building
 
 
-class Builder:
+class Builder(sx.Visitor):
     """Builds a Graph from the session's bindings.
 
     With `frozen`, a named formula whose value is cached becomes a leaf holding that value:
@@ -142,89 +153,95 @@ class Builder:
                 stack.pop()
                 continue
             b = self.bindings.get(n)
-            if b is None:
-                if n in self.funcs or n in CONSTRUCTORS or (n in OPS and n not in
-                                                            OPERATOR_ONLY):
-                    example = self.funcs[n].name + "(...)" if n in self.funcs else \
-                        (OPS[n].example if n in OPS else CONSTRUCTORS[n].example)
-                    raise BpError(f"'{n}' is a function; call it, as in {example}")
-                g.named[n] = self._add(Node("symbol", name=n))
-            elif isinstance(b, Leaf):
-                g.named[n] = self._add(Node("leaf", name=n, value=b.value, stmt=b.stmt))
-            elif self.cache is not None and n in self.cache:
-                g.named[n] = self._add(Node("leaf", name=n, value=self.cache[n], stmt=b.stmt))
-            else:
+            if isinstance(b, Formula) and not (self.cache is not None and n in self.cache):
                 missing = [r for r in sorted(b.refs) if r not in g.named]
-                if missing:
-                    if n in expanding:
-                        raise BpError(f"'{n}' and '{missing[0]}' are defined in terms of "
-                                      "each other")
-                    expanding.add(n)
-                    for r in missing:
-                        if r in expanding:
-                            raise BpError(f"'{n}' and '{r}' are defined in terms of each other")
-                        stack.append(r)
+                if missing:  # its inputs first; n is built when the stack comes back to it
+                    _expand(n, missing, expanding, stack)
                     continue
-                try:
-                    nid = self.expr(b.expr, {}, b.stmt)
-                except BpError as e:
-                    raise type(e)(f"in {n} = {b.text} (line {b.line}): {e.message}") from None
-                g.defs[b.stmt] = (n, b.text, b.line)
-                node = g.nodes[nid]
-                if node.kind == "op" and node.name is None:
-                    node.name = n
-                else:
-                    nid = self._add(Node("op", OPS["id"], (nid,), name=n, stmt=b.stmt,
-                                         ast=b.expr))
-                g.named[n] = nid
+                g.named[n] = self._formula_node(n, b)
                 expanding.discard(n)
+            else:
+                g.named[n] = self._add(self._input_node(n, b))
             stack.pop()
         return g.named[name]
 
+    def _input_node(self, n: str, b) -> Node:
+        """A name with no formula to expand: a symbol, a leaf, or a cached formula's value."""
+        if b is None:
+            if n in self.funcs or n in CONSTRUCTORS or (n in OPS and n not in OPERATOR_ONLY):
+                example = self.funcs[n].name + "(...)" if n in self.funcs else \
+                    (OPS[n].example if n in OPS else CONSTRUCTORS[n].example)
+                raise BpError(f"'{n}' is a function; call it, as in {example}")
+            return Node("symbol", name=n)
+        value = b.value if isinstance(b, Leaf) else self.cache[n]
+        return Node("leaf", name=n, value=value, stmt=b.stmt)
+
+    def _formula_node(self, n: str, b: Formula) -> int:
+        """The node of a formula whose inputs are built: its top op, named n."""
+        g = self.graph
+        try:
+            nid = self.expr(b.expr, {}, b.stmt)
+        except BpError as e:
+            raise type(e)(f"in {n} = {b.text} (line {b.line}): {e.message}") from None
+        g.defs[b.stmt] = (n, b.text, b.line)
+        node = g.nodes[nid]
+        if node.kind == "op" and node.name is None:
+            node.name = n
+            return nid
+        return self._add(Node("op", OPS["id"], (nid,), name=n, stmt=b.stmt, ast=b.expr))
+
     # -- expressions
-    def expr(self, ast, env: dict[str, int], stmt: int) -> int:
-        """Nodes for one expression tree; env maps an inlined function's parameters."""
-        t = type(ast)
-        if t is sx.Name:
-            if ast.id in env:
-                return env[ast.id]
-            if ast.id == "_":
-                if self.last is None:
-                    raise UnknownName("'_' is the last value, and there is none yet", *ast.pos)
-                return self._add(Node("const", value=self.last, pos=ast.pos, stmt=stmt,
-                                      ast=ast))
-            named = self.graph.named.get(ast.id)
-            if named is not None:
-                return named
-            try:
-                return self.name_node(ast.id)
-            except BpError as e:
-                raise e.at(*ast.pos) from None
-        if t is sx.Binary:
-            if ast.op == "**":
-                left = self.expr(ast.left, env, stmt)
-                right = self.expr(ast.right, env, stmt)
-                return self._op(BINARY["**"], (left, right), (), ast, stmt)
-            base, chain = sx.spine(ast)
-            acc = self.expr(base, env, stmt)
-            for b in chain:
-                acc = self._op(BINARY[b.op], (acc, self.expr(b.right, env, stmt)), (), b, stmt)
-            return acc
-        if t is sx.Num or t is sx.Const:
-            return self._add(Node("const", value=ast.value, pos=ast.pos, stmt=stmt, ast=ast))
-        if t is sx.Call:
-            return self.call(ast, env, stmt)
-        if t is sx.Unary:
-            inner = self.expr(ast.operand, env, stmt)
-            if ast.op == "pos":
-                return inner
-            return self._op(OPS["neg"], (inner,), (), ast, stmt)
-        if t is sx.Transpose:
-            return self._op(OPS["T"], (self.expr(ast.operand, env, stmt),), (), ast, stmt)
-        if t is sx.ArrayLit:
-            return self._add(Node("const", value=array_literal(ast), pos=ast.pos, stmt=stmt,
-                                  ast=ast))
-        raise ParseError("unsupported expression", *getattr(ast, "pos", (None, None)))
+    # `expr(ast, env, stmt)`: the nodes of one expression tree, returning the root's id;
+    # env maps an inlined function's parameters to their nodes. It is `visit` itself, not
+    # a wrapper, so each level of a deeply nested expression costs two Python frames.
+    expr = sx.Visitor.visit
+
+    def visit_Name(self, ast: sx.Name, env: dict[str, int], stmt: int) -> int:
+        if ast.id in env:
+            return env[ast.id]
+        if ast.id == "_":
+            if self.last is None:
+                raise UnknownName("'_' is the last value, and there is none yet", *ast.pos)
+            return self._add(Node("const", value=self.last, pos=ast.pos, stmt=stmt, ast=ast))
+        named = self.graph.named.get(ast.id)
+        if named is not None:
+            return named
+        try:
+            return self.name_node(ast.id)
+        except BpError as e:
+            raise e.at(*ast.pos) from None
+
+    def visit_Binary(self, ast: sx.Binary, env: dict[str, int], stmt: int) -> int:
+        if ast.op == "**":
+            left = self.visit(ast.left, env, stmt)
+            right = self.visit(ast.right, env, stmt)
+            return self._op(BINARY["**"], (left, right), (), ast, stmt)
+        base, chain = sx.spine(ast)
+        acc = self.visit(base, env, stmt)
+        for b in chain:
+            acc = self._op(BINARY[b.op], (acc, self.visit(b.right, env, stmt)), (), b, stmt)
+        return acc
+
+    def visit_Num(self, ast: sx.Num | sx.Const, env: dict[str, int], stmt: int) -> int:
+        return self._add(Node("const", value=ast.value, pos=ast.pos, stmt=stmt, ast=ast))
+
+    visit_Const = visit_Num
+
+    def visit_Call(self, ast: sx.Call, env: dict[str, int], stmt: int) -> int:
+        return self.call(ast, env, stmt)
+
+    def visit_Unary(self, ast: sx.Unary, env: dict[str, int], stmt: int) -> int:
+        inner = self.visit(ast.operand, env, stmt)
+        if ast.op == "pos":
+            return inner
+        return self._op(OPS["neg"], (inner,), (), ast, stmt)
+
+    def visit_Transpose(self, ast: sx.Transpose, env: dict[str, int], stmt: int) -> int:
+        return self._op(OPS["T"], (self.visit(ast.operand, env, stmt),), (), ast, stmt)
+
+    def visit_ArrayLit(self, ast: sx.ArrayLit, env: dict[str, int], stmt: int) -> int:
+        return self._add(Node("const", value=array_literal(ast), pos=ast.pos, stmt=stmt,
+                              ast=ast))
 
     def _op(self, op: Op, args: tuple, params: tuple, ast, stmt: int) -> int:
         return self._add(Node("op", op, args, params, pos=ast.pos, stmt=stmt, ast=ast))
@@ -253,25 +270,26 @@ class Builder:
         if len(tensor_args) < n_in - n_opt:
             raise BpError(f"{fname} takes {n_in - n_opt} argument"
                           f"{'s' if n_in - n_opt != 1 else ''}: {op.example}", *ast.pos)
-        if extra and not op.params:
-            raise BpError(f"{fname} takes at most {n_in} argument{'s' if n_in != 1 else ''}: "
-                          f"{op.example}", *extra[0].pos)
+        problem = params_problem(op, len(extra))  # the op says how many values it takes
+        if problem is not None:
+            message, first_extra = problem
+            raise BpError(message, *(ast.pos if first_extra is None else
+                                     extra[first_extra].pos))
         args = [self.expr(a, env, stmt) for a in tensor_args]
         for default in op.defaults[len(tensor_args) - (n_in - n_opt):]:
             args.append(self._add(Node("const", value=default, pos=ast.pos, stmt=stmt)))
-        params = tuple(integer_param(a, op) for a in extra)
-        if op.name in ("sum", "mean") and len(params) > 1:
-            raise BpError(f"{fname} takes one axis: {op.example}", *extra[1].pos)
-        if op.name == "reshape" and not params:
-            raise BpError(f"reshape needs the new shape: {op.example}", *ast.pos)
+        params = tuple(integer_param(a, op, j) for j, a in enumerate(extra))
         return self._op(op, tuple(args), params, ast, stmt)
 
 
-def integer_param(ast, op: Op) -> int:
-    """Axes and shapes are written as whole numbers in the call."""
+def integer_param(ast, op: Op, j: int = 0) -> int:
+    """Axes and shapes are written as whole numbers in the call (j: which value after the
+    inputs this is, which names the parameter in the message)."""
     v = _number(ast)
     if v is None or not abs(v) < 2**63 or v != int(v):
-        raise BpError(f"{op.name}'s {op.params[0]} must be a whole number", *ast.pos)
+        param = param_at(op, j)
+        what = param.name if param is not None else "parameter"
+        raise BpError(f"{op.name}'s {what} must be a whole number", *ast.pos)
     return int(v)
 
 
@@ -285,23 +303,35 @@ def _number(ast) -> float | None:
 
 def array_literal(ast: sx.ArrayLit) -> np.ndarray:
     """Nested lists of numbers; rows must agree in length."""
-
-    def walk(node):
-        if isinstance(node, sx.ArrayLit):
-            return [walk(i) for i in node.items]
-        v = _number(node)
-        if v is None:
-            if isinstance(node, sx.Const) and np.ndim(node.value) == 0:
-                return float(node.value)
-            raise BpError("array literals hold numbers only, like [[1, 2], [3, 4]]",
-                          *node.pos)
-        return v
-
-    items = walk(ast)
+    items = _ArrayItems().visit(ast)
     try:
         return np.array(items, dtype=np.float64)
     except ValueError:
         raise ShapeErrorAt("the rows of this array have different lengths", ast.pos) from None
+
+
+class _ArrayItems(sx.Visitor):
+    """An array literal as nested lists: what each node kind means inside `[...]`."""
+
+    def visit_ArrayLit(self, node: sx.ArrayLit) -> list:
+        return [self.visit(i) for i in node.items]
+
+    def visit_Num(self, node: sx.Num) -> float:
+        return node.value
+
+    def visit_Unary(self, node: sx.Unary) -> float:
+        v = _number(node)  # -3 and +3; anything else under the sign is not a number
+        return self.not_a_number(node) if v is None else v
+
+    def visit_Const(self, node: sx.Const) -> float:
+        if np.ndim(node.value) == 0:  # a scalar computed when the line was entered
+            return float(node.value)
+        return self.not_a_number(node)
+
+    def not_a_number(self, node) -> float:
+        raise BpError("array literals hold numbers only, like [[1, 2], [3, 4]]", *node.pos)
+
+    visit_Name = visit_Call = visit_Binary = visit_Transpose = not_a_number
 
 
 def ShapeErrorAt(message: str, pos) -> BpError:
@@ -311,8 +341,7 @@ def ShapeErrorAt(message: str, pos) -> BpError:
 
 
 def unknown_function(name: str) -> str:
-    known = [n for n in OPS if n not in OPERATOR_ONLY] + list(CONSTRUCTORS)
-    close = difflib.get_close_matches(name, known, n=1)
+    close = difflib.get_close_matches(name, function_names(), n=1)
     hint = f"; did you mean {close[0]}?" if close else "; 'help functions' lists them"
     return f"unknown function '{name}'{hint}"
 
@@ -320,44 +349,34 @@ def unknown_function(name: str) -> str:
 def refs_of(ast, funcs: dict, bound: frozenset = frozenset()) -> set[str]:
     """Names an expression reads, including those read inside inlined functions."""
     out: set[str] = set()
-    stack = [(ast, bound)]
+    todo = [(ast, bound)]  # each inlined function's body once, with its parameters bound
     seen_funcs: set[str] = set()
-    while stack:
-        node, b = stack.pop()
-        if isinstance(node, sx.Name):
-            if node.id not in b and node.id != "_":
-                out.add(node.id)
-        elif isinstance(node, sx.Unary):
-            stack.append((node.operand, b))
-        elif isinstance(node, sx.Binary):
-            stack.append((node.left, b))
-            stack.append((node.right, b))
-        elif isinstance(node, sx.Transpose):
-            stack.append((node.operand, b))
-        elif isinstance(node, sx.ArrayLit):
-            stack.extend((i, b) for i in node.items)
-        elif isinstance(node, sx.Call):
-            stack.extend((a, b) for a in node.args)
-            f = funcs.get(node.func)
-            if f is not None and f.op is None and node.func not in seen_funcs:
-                seen_funcs.add(node.func)
-                stack.append((f.body, frozenset(f.params)))
+    while todo:
+        tree, b = todo.pop()
+        for node in sx.walk(tree):
+            t = type(node)
+            if t is sx.Name:
+                if node.id not in b and node.id != "_":
+                    out.add(node.id)
+            elif t is sx.Call:
+                f = funcs.get(node.func)
+                if f is not None and f.op is None and node.func not in seen_funcs:
+                    seen_funcs.add(node.func)
+                    todo.append((f.body, frozenset(f.params)))
     return out
 
 
 def calls_of(ast) -> set[str]:
     """Function names an expression calls."""
-    out: set[str] = set()
-    stack = [ast]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, sx.Call):
-            out.add(node.func)
-            stack.extend(node.args)
-        elif isinstance(node, sx.Unary | sx.Transpose):
-            stack.append(node.operand)
-        elif isinstance(node, sx.Binary):
-            stack.extend((node.left, node.right))
-        elif isinstance(node, sx.ArrayLit):
-            stack.extend(node.items)
-    return out
+    return {node.func for node in sx.walk(ast) if type(node) is sx.Call}
+
+
+def _expand(n: str, missing: list[str], expanding: set[str], stack: list[str]) -> None:
+    """Push a formula's unbuilt inputs; meeting a name again on its own path is a cycle."""
+    if n in expanding:
+        raise BpError(f"'{n}' and '{missing[0]}' are defined in terms of each other")
+    expanding.add(n)
+    for r in missing:
+        if r in expanding:
+            raise BpError(f"'{n}' and '{r}' are defined in terms of each other")
+        stack.append(r)

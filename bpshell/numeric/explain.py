@@ -7,9 +7,11 @@ consumers shows its gradient as the sum of named contributions.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from bpshell.language import syntax as sx
+from bpshell.language.printer import to_text
 from bpshell.numeric.diagnose import diagnose
 from bpshell.numeric.passes import Plan, to_plain
 from bpshell.numeric.tree import local_text
@@ -37,15 +39,20 @@ def edge(node, k: int, g, xs: list, out):
 
 def _shape_rule(node, k: int, labels: list[str], g, xs: list, down) -> str:
     """The rule for input k written with the shapes it is applied to."""
-    op = node.op.name
+    op = node.op
     dy, dx = _shape(g), _shape(down)
-    if op == "matmul":
-        a, b = labels
-        if k == 0:
-            return f"d{a} = dY @ {b}.T: ({dy}) @ ({_shape(xs[1])}).T -> ({dx})"
-        return f"d{b} = {a}.T @ dY: ({_shape(xs[0])}).T @ ({dy}) -> ({dx})"
-    if node.op.vjps is not None:
-        return f"{node.op.rule_text[k]}: ({dy}) -> ({dx})"
+    if op.rule_shapes:
+        # the rule in the node's own names, then each operand replaced by its shape:
+        # dW = X.T @ dY: (4x2).T @ (4x3) -> (2x3)
+        names = dict(zip(op.inputs, labels))
+        shapes = {**{n: _shape(x) for n, x in zip(op.inputs, xs)}, "dY": dy}
+        operands = "|".join(map(re.escape, op.inputs))
+        rule = re.sub(rf"\b(d?)({operands})\b", lambda m: m[1] + names[m[2]], op.rule_text[k])
+        applied = re.sub(rf"\b(dY|{operands})\b", lambda m: f"({shapes[m[1]]})",
+                         op.rule_text[k].split(" = ", 1)[1])
+        return f"{rule}: {applied} -> ({dx})"
+    if op.vjps is not None:
+        return f"{op.rule_text[k]}: ({dy}) -> ({dx})"
     if np.shape(down) != np.shape(g):
         return f"d{labels[k]} = local * dY, summed over broadcast axes: ({dy}) -> ({dx})"
     return ""
@@ -91,5 +98,5 @@ def explain(plan: Plan, grads: list) -> dict:
 
 def _via(node) -> str:
     """How a consumer reads: `b = a*a + a` for a named node, the expression otherwise."""
-    text = sx.to_text(node.ast) if node.ast is not None else node.label
+    text = to_text(node.ast) if node.ast is not None else node.label
     return f"{node.name} = {text}" if node.name else text

@@ -12,7 +12,7 @@ from prompt_toolkit.filters import Condition, has_focus
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.key_binding.key_processor import KeyPressEvent
 
-from bpshell.language.syntax import is_complete
+from bpshell.language.split import is_complete
 
 
 def key_bindings() -> KeyBindings:

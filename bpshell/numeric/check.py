@@ -9,6 +9,25 @@ from __future__ import annotations
 import numpy as np
 
 from bpshell.numeric.passes import Plan
+from bpshell.ops.table import holds_labels
+
+
+def differentiable(plan: Plan, i: int) -> bool:
+    """Whether node i can have a gradient: False when every op that reads it reads it as
+    integer class labels (a loss's t) or through an input with no gradient rule."""
+    vals = plan.values
+    for node in plan.graph.nodes:
+        if node.kind != "op" or i not in node.args:
+            continue
+        op = node.op
+        for k, a in enumerate(node.args):
+            if a != i:
+                continue
+            if op.vjps is None:
+                return True
+            if op.vjps[k] is not None and not holds_labels(op, k, [vals[b] for b in node.args]):
+                return True
+    return False
 
 
 def _objective(plan: Plan, seed) -> float:
@@ -17,7 +36,7 @@ def _objective(plan: Plan, seed) -> float:
 
 
 def gradient_check(plan: Plan, grads: list, eps: float, atol: float, rtol: float,
-                   max_elements: int, differentiable) -> dict:
+                   max_elements: int, differentiable=differentiable) -> dict:
     g = plan.graph
     root_value = plan.values[g.root]
     seed = 1.0 if np.ndim(root_value) == 0 else np.ones(np.shape(root_value))

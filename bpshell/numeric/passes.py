@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from weakref import WeakKeyDictionary
 
 import numpy as np
-import sympy as sp
 
 from bpshell.errors import BpError, LimitError, MathError, ShapeError
 from bpshell.graph.build import Graph
 from bpshell.ops.structural import unbroadcast
-from bpshell.symbolic.derive import X, Y, to_numpy
-from bpshell.symbolic.local import Local, local
-
-_GROWING = {"add", "sub", "mul", "div", "pow", "matmul", "leaky_relu"}
+from bpshell.ops.table import Op, output_size
 
 # backward edge kinds: how an input's gradient comes from its consumer's gradient g
 _PASS, _NEG, _SCALE, _LOCAL, _VJP = range(5)
@@ -167,18 +164,15 @@ class Plan:
         return vals[self.graph.root] if self.graph.root >= 0 else None
 
     def _check_size(self, i: int, xs: list) -> None:
+        """Refuse an op whose output would pass the element limit, before it allocates."""
         node = self.graph.nodes[i]
-        if node.op.name not in _GROWING or all(np.ndim(x) == 0 for x in xs):
+        if all(np.ndim(x) == 0 for x in xs):
             return
         try:
-            if node.op.name == "matmul":
-                shape = _matmul_shape(*xs)
-            else:
-                shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
-        except ValueError as e:
-            raise self._error(i, xs, e) from None
-        size = int(np.prod(shape, dtype=np.float64))
-        if size > self.max_elements:
+            size = output_size(node.op, xs)
+        except ValueError:
+            return  # shapes that do not fit: the op itself says why, allocating nothing
+        if size is not None and size > self.max_elements:
             raise LimitError(f"{node.label} would have {size:,} elements, over the limit of "
                              f"{self.max_elements:,} (BPSHELL_MAX_ELEMENTS raises it)",
                              *(node.pos or (None, None)))
@@ -186,11 +180,11 @@ class Plan:
     def _error(self, i: int, xs: list, e: Exception) -> BpError:
         node = self.graph.nodes[i]
         shapes = " and ".join("x".join(map(str, np.shape(x))) or "scalar" for x in xs)
-        if node.op.name == "matmul" or "broadcast" in str(e) or "shape" in str(e) \
+        if node.op.mismatch or "broadcast" in str(e) or "shape" in str(e) \
                 or "align" in str(e) or "dimension" in str(e):
             msg = f"shapes {shapes} do not fit for {_spelling(node)}"
-            if node.op.name == "matmul":
-                msg += ": the inner dimensions must agree"
+            if node.op.mismatch:
+                msg += f": {node.op.mismatch}"
             err: BpError = ShapeError(msg)
         else:
             err = MathError(f"{node.op.name}: {e}")
@@ -280,10 +274,10 @@ class Plan:
             if not live[i] or node.kind != "op":
                 continue
             args = node.args
-            op_rules = node.op.meta.get("edge_rules")
+            op_rules = _EDGE_RULES.get(node.op)
             if op_rules is None:
-                op_rules = node.op.meta["edge_rules"] = [_edge_rule(node.op, k)
-                                                         for k in range(len(args))]
+                op_rules = _EDGE_RULES[node.op] = [_edge_rule(node.op, k)
+                                                   for k in range(len(args))]
             first = index.get(id(op_rules))
             if first is None:
                 first = index[id(op_rules)] = len(rules)
@@ -330,10 +324,17 @@ def _forward_steps(nodes: list) -> tuple[list[tuple[int, int, int, int, tuple]],
     return steps, functions
 
 
-def _edge_rule(op, k: int) -> tuple[int, object]:
+# each op's edge rules, made on first use and kept here by op (weakly: user functions go)
+_EDGE_RULES: WeakKeyDictionary[Op, list] = WeakKeyDictionary()
+
+
+def _edge_rule(op: Op, k: int) -> tuple[int, object]:
     """How input k of op gets its gradient: a kind and the function or constant it uses."""
     if op.vjps is not None:
         return _VJP, op.vjps[k]
+    # imported here: a forward pass alone (a numeric one-liner) never loads SymPy
+    from bpshell.symbolic.local import local
+
     loc = local(op)
     d = loc.numeric[k]
     if not loc.constant[k]:
@@ -348,13 +349,17 @@ def _edge_rule(op, k: int) -> tuple[int, object]:
 _PROBE = np.array([-1.0, -1e-300, -0.0, 0.0, 1e-300, 1.0, np.inf, -np.inf, np.nan])
 
 
-def _step_mask(op, loc: Local, k: int) -> Callable | None:
+def _step_mask(op: Op, loc, k: int) -> Callable | None:
     """For a derivative that is 1 where a condition holds and 0 elsewhere (relu'), the
     condition alone.
 
     g * condition gives the very numbers g * where(condition, 1, 0) gives, without the
     integer array in between: a third of the time on a 512x4096 relu.
     """
+    import sympy as sp
+
+    from bpshell.symbolic.derive import X, Y, to_numpy
+
     inputs = set(X[: op.arity])
     form = loc.output[k]
     d = loc.raw[k]
@@ -364,7 +369,7 @@ def _step_mask(op, loc: Local, k: int) -> Callable | None:
     (one, condition), (zero, otherwise) = d.args
     if one != 1 or zero != 0 or otherwise != sp.true or not condition.free_symbols <= inputs:
         return None
-    mask = to_numpy([*X[: op.arity], Y], condition, op.meta.get("namespace"))
+    mask = to_numpy([*X[: op.arity], Y], condition)
     with np.errstate(all="ignore"):  # the shortcut must agree with the derived function
         xs = [_PROBE] * op.arity
         y = op.forward(*xs)
@@ -372,25 +377,6 @@ def _step_mask(op, loc: Local, k: int) -> Callable | None:
                               np.multiply(1.0, mask(*xs, y))):
             return None
     return mask
-
-
-def _matmul_shape(a, b) -> tuple:
-    sa, sb = np.shape(a), np.shape(b)
-    if len(sa) == 0 or len(sb) == 0:
-        raise ValueError("matmul: scalar operand")
-    ka = sa[-1]
-    kb = sb[0] if len(sb) == 1 else sb[-2]
-    if ka != kb:
-        raise ValueError("matmul: inner dimensions do not align")
-    a2 = sa if len(sa) > 1 else (1,) + sa
-    b2 = sb if len(sb) > 1 else sb + (1,)
-    batch = np.broadcast_shapes(a2[:-2], b2[:-2])
-    out = batch + (a2[-2], b2[-1])
-    if len(sa) == 1:
-        out = out[:-2] + out[-1:]
-    if len(sb) == 1:
-        out = out[:-1]
-    return out
 
 
 def _spelling(node) -> str:

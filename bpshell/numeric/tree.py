@@ -45,6 +45,9 @@ def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int) -> dic
             "id": i,
             "name": node.name,
             "op": node.op.name if node.op else node.kind,
+            # how the drawing shows the op (×, ReLU), and its ASCII spelling (*) if it has one
+            "label": node.op.label if node.op else None,
+            "symbol": node.op.symbol if node.op else None,
             "expr": node.label,
             "local": local_text(node, labels, out_label),
             "value": to_plain(plan.values[i]),

@@ -191,3 +191,21 @@ def identity(x):
 
 def identity_vjp(g, out, x):
     return g
+
+
+def matmul_shape(sa: tuple, sb: tuple) -> tuple:
+    """The shape np.matmul gives for operands of shapes sa and sb, computed without them."""
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError("matmul: scalar operand")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if ka != kb:
+        raise ValueError("matmul: inner dimensions do not align")
+    a2 = sa if len(sa) > 1 else (1,) + sa
+    b2 = sb if len(sb) > 1 else sb + (1,)
+    out = np.broadcast_shapes(a2[:-2], b2[:-2]) + (a2[-2], b2[-1])
+    if len(sa) == 1:
+        out = out[:-2] + out[-1:]
+    if len(sb) == 1:
+        out = out[:-1]
+    return out

@@ -1,58 +1,99 @@
-"""The op table: every op declared once, by its SymPy definition and its NumPy forward.
+"""The op table: every op declared once, with everything the other stages need to know.
 
-Elementwise ops carry no derivative: bpshell.symbolic.local derives it from the
-definition. Structural ops (matmul, reductions, softmax, losses) carry vector-Jacobian
-rules, which the tests check against SymPy's jacobian on small matrices of symbols.
-The completer, `help`, `rules` and the renderer all read this one table.
+An op declares its inputs by name, its integer parameters, its NumPy forward, how its
+output's size follows from its inputs' (which the element limit reads), its spelling, and
+its SymPy definition as a plain function of the sympy module, so this package never imports
+SymPy: a numeric one-liner never pays for it. Elementwise ops carry no derivative:
+bpshell.symbolic derives it from the definition. Structural ops (matmul, reductions,
+softmax, losses) carry vector-Jacobian rules, which the tests check against SymPy's
+jacobian on small matrices of symbols. Other stages keep what they derive from an op in
+their own caches, keyed by the op: nothing is written onto an op after it is made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
-import sympy as sp
 
 from bpshell.ops import kernels
 from bpshell.ops import structural as st
-from bpshell.symbolic.derive import NAMESPACE, defined_function
+
+Growth = Literal["broadcast", "matmul", "none"]
+GROWTHS = ("broadcast", "matmul", "none")
 
 
-@dataclass(eq=False)
-class Op:
-    """One operation of the language."""
+@dataclass(frozen=True)
+class Param:
+    """Trailing whole numbers of a call that are not inputs: sum's axis, reshape's shape."""
 
     name: str
-    arity: int
+    least: int = 0  # how many values the call must give
+    most: int | None = 1  # how many it may give; None: any number
+    doc: str = ""  # what the values are, for messages ("the new shape")
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One operation of the language (frozen: other stages cache what they derive elsewhere).
+
+    grows: how the output's size follows from the inputs': "broadcast" (elementwise ops,
+    losses, user functions: the inputs' broadcast shape), "matmul", or "none" (never more
+    elements than an input: reductions, reshape, transpose).
+    define: the op on SymPy scalars, called as define(sympy, *inputs); `named` ops keep
+    their name in formulas (sigmoid(x), not its exponentials).
+    """
+
+    name: str
+    inputs: tuple[str, ...]  # input names, as `rules` and the tables write them
     forward: Callable
     doc: str
     example: str
-    sympy: Callable[..., sp.Expr] | None = None  # definition on SymPy scalars
-    vjps: tuple | None = None  # structural ops: one rule per input (None: not differentiable)
+    label: str  # how drawings and tables show the op: "×", "exp", "ReLU"
+    grows: Growth
+    define: Callable | None = None
+    named: bool = False
+    vjps: tuple | None = None  # structural ops: one rule per input (None: no gradient)
     rule_text: tuple[str, ...] = ()  # structural ops: the rules as a learner writes them
+    rule_shapes: bool = False  # every operand of the rules is an input or dY (explain)
     defaults: tuple = ()  # values of trailing optional inputs
-    params: tuple[str, ...] = ()  # trailing integer parameters (axis, shape), not inputs
-    symbol: str | None = None  # infix or prefix operator spelling
+    params: tuple[Param, ...] = ()
+    symbol: str | None = None  # operator spelling; such ops are not called by name
+    label_inputs: tuple[str, ...] = ()  # inputs that may be integer class labels
+    mismatch: str = ""  # what to say when the inputs' shapes do not fit
+    kink: str | None = None  # where the derivative takes a convention
     user: bool = False
     body_text: str = ""  # user functions: the definition as written
-    kink: str | None = None  # where the derivative takes a convention
-    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """A missing declaration fails here, when the op is made, not in a later stage."""
+        problems = []
+        if not self.inputs or not self.label:
+            problems.append("inputs and a label")
+        if self.grows not in GROWTHS:
+            problems.append(f"growth, one of {GROWTHS}")
+        if self.vjps is not None and not len(self.vjps) == len(self.rule_text) == self.arity:
+            problems.append("one VJP rule and one rule text per input")
+        if self.vjps is None and self.define is None:
+            problems.append("a SymPy definition (an elementwise op's derivative comes from it)")
+        if not set(self.label_inputs) <= set(self.inputs[1:]):
+            problems.append("label inputs among its inputs after the first")
+        if len(self.defaults) >= self.arity:
+            problems.append("a required input (defaults fill only trailing inputs)")
+        if problems:
+            raise ValueError(f"op {self.name} must declare " + "; ".join(problems))
+
+    @property
+    def arity(self) -> int:
+        return len(self.inputs)
 
     @property
     def elementwise(self) -> bool:
         return self.vjps is None
 
-
-def _fn(name, nargs, definition):
-    cls = defined_function(name, nargs, definition)
-    return cls
-
-
-sigmoid_f = _fn("sigmoid", 1, lambda x: 1 / (1 + sp.exp(-x)))
-relu_f = _fn("relu", 1, lambda x: sp.Piecewise((x, x > 0), (0, True)))
-leaky_relu_f = _fn("leaky_relu", 2, lambda x, s: sp.Piecewise((x, x > 0), (s * x, True)))
-softplus_f = _fn("softplus", 1, lambda x: sp.log(1 + sp.exp(x)))
 
 OPS: dict[str, Op] = {}
 
@@ -63,81 +104,149 @@ def op(*args, **kwargs) -> Op:
     return o
 
 
+def _same(sp, a):
+    """A shape op on one scalar is that scalar (what `diff` sees of sum(x) for scalar x)."""
+    return a
+
+
+_AXIS = (Param("axis", 0, 1, "one axis"),)
+_UNARY, _BINARY = ("x",), ("a", "b")
+_CE_DELTA = "1e-7"  # kernels.CE_DELTA, as SymPy reads it exactly
+
 # -- arithmetic (operators)
-op("add", 2, np.add, "sum of two values (broadcasts)", "a + b",
-   sympy=lambda a, b: a + b, symbol="+")
-op("sub", 2, np.subtract, "difference (broadcasts)", "a - b",
-   sympy=lambda a, b: a - b, symbol="-")
-op("mul", 2, np.multiply, "elementwise product (broadcasts)", "a * b",
-   sympy=lambda a, b: a * b, symbol="*")
-op("div", 2, np.divide, "elementwise quotient", "a / b",
-   sympy=lambda a, b: a / b, symbol="/")
-op("pow", 2, np.power, "power; ^ is the same", "x ** 2",
-   sympy=lambda a, b: a**b, symbol="**")
-op("neg", 1, np.negative, "negation", "-x", sympy=lambda a: -a, symbol="-")
+op("add", _BINARY, np.add, "sum of two values (broadcasts)", "a + b", "+", "broadcast",
+   lambda sp, a, b: a + b, symbol="+")
+op("sub", _BINARY, np.subtract, "difference (broadcasts)", "a - b", "-", "broadcast",
+   lambda sp, a, b: a - b, symbol="-")
+op("mul", _BINARY, np.multiply, "elementwise product (broadcasts)", "a * b", "×", "broadcast",
+   lambda sp, a, b: a * b, symbol="*")
+op("div", _BINARY, np.divide, "elementwise quotient", "a / b", "/", "broadcast",
+   lambda sp, a, b: a / b, symbol="/")
+op("pow", _BINARY, np.power, "power; ^ is the same", "x ** 2", "**", "broadcast",
+   lambda sp, a, b: a**b, symbol="**")
+op("neg", _UNARY, np.negative, "negation", "-x", "-", "broadcast", lambda sp, a: -a,
+   symbol="-")
 
 # -- elementwise functions
-op("exp", 1, np.exp, "e to the x", "exp(x)", sympy=sp.exp)
-op("log", 1, np.log, "natural logarithm", "log(x)", sympy=sp.log)
-op("sqrt", 1, np.sqrt, "square root", "sqrt(x)", sympy=sp.sqrt)
-op("abs", 1, np.abs, "absolute value; abs'(0) = 0 as in PyTorch", "abs(x)",
-   sympy=sp.Abs, kink="abs'(0) = 0 (PyTorch's convention)")
-op("sin", 1, np.sin, "sine", "sin(x)", sympy=sp.sin)
-op("cos", 1, np.cos, "cosine", "cos(x)", sympy=sp.cos)
-op("tanh", 1, np.tanh, "hyperbolic tangent", "tanh(x)", sympy=sp.tanh)
-op("sigmoid", 1, kernels.sigmoid, "logistic 1/(1 + exp(-x)), stable at any x", "sigmoid(x)",
-   sympy=sigmoid_f)
-op("relu", 1, kernels.relu, "max(x, 0); relu'(0) = 0 as in PyTorch", "relu(x)",
-   sympy=relu_f, kink="relu'(0) = 0 (PyTorch's convention)")
-op("leaky_relu", 2, kernels.leaky_relu, "x if x > 0 else slope*x (slope 0.01 unless given)",
-   "leaky_relu(x, 0.1)", sympy=leaky_relu_f, defaults=(0.01,),
-   kink="leaky_relu'(0) = slope (PyTorch's convention)")
-op("softplus", 1, kernels.softplus, "log(1 + exp(x)), stable at any x", "softplus(x)",
-   sympy=softplus_f)
+op("exp", _UNARY, np.exp, "e to the x", "exp(x)", "exp", "broadcast", lambda sp, x: sp.exp(x))
+op("log", _UNARY, np.log, "natural logarithm", "log(x)", "log", "broadcast",
+   lambda sp, x: sp.log(x))
+op("sqrt", _UNARY, np.sqrt, "square root", "sqrt(x)", "sqrt", "broadcast",
+   lambda sp, x: sp.sqrt(x))
+op("abs", _UNARY, np.abs, "absolute value; abs'(0) = 0 as in PyTorch", "abs(x)", "abs",
+   "broadcast", lambda sp, x: sp.Abs(x), kink="abs'(0) = 0 (PyTorch's convention)")
+op("sin", _UNARY, np.sin, "sine", "sin(x)", "sin", "broadcast", lambda sp, x: sp.sin(x))
+op("cos", _UNARY, np.cos, "cosine", "cos(x)", "cos", "broadcast", lambda sp, x: sp.cos(x))
+op("tanh", _UNARY, np.tanh, "hyperbolic tangent", "tanh(x)", "tanh", "broadcast",
+   lambda sp, x: sp.tanh(x))
+op("sigmoid", _UNARY, kernels.sigmoid, "logistic 1/(1 + exp(-x)), stable at any x",
+   "sigmoid(x)", "sigmoid", "broadcast", lambda sp, x: 1 / (1 + sp.exp(-x)), named=True)
+op("relu", _UNARY, kernels.relu, "max(x, 0); relu'(0) = 0 as in PyTorch", "relu(x)", "ReLU",
+   "broadcast", lambda sp, x: sp.Piecewise((x, x > 0), (0, True)), named=True,
+   kink="relu'(0) = 0 (PyTorch's convention)")
+op("leaky_relu", ("x", "slope"), kernels.leaky_relu,
+   "x if x > 0 else slope*x (slope 0.01 unless given)", "leaky_relu(x, 0.1)", "LeakyReLU",
+   "broadcast", lambda sp, x, s: sp.Piecewise((x, x > 0), (s * x, True)), named=True,
+   defaults=(0.01,), kink="leaky_relu'(0) = slope (PyTorch's convention)")
+op("softplus", _UNARY, kernels.softplus, "log(1 + exp(x)), stable at any x", "softplus(x)",
+   "softplus", "broadcast", lambda sp, x: sp.log(1 + sp.exp(x)), named=True)
 
 # -- structural ops
-op("matmul", 2, st.matmul, "matrix product", "X @ W", symbol="@",
-   vjps=(st.matmul_da, st.matmul_db), rule_text=("dA = dY @ B.T", "dB = A.T @ dY"))
-op("T", 1, st.transpose, "transpose (reverses the axes)", "W.T", symbol=".T",
-   vjps=(st.transpose_vjp,), rule_text=("dX = dY.T",), sympy=lambda a: a)
-op("sum", 1, st.total, "sum of all elements, or along an axis: sum(x, 0)", "sum(x, 0)",
-   vjps=(st.total_vjp,), rule_text=("dX = dY broadcast back to X's shape",),
-   params=("axis",), sympy=lambda a: a)
-op("mean", 1, st.mean, "mean of all elements, or along an axis: mean(x, 0)", "mean(x)",
-   vjps=(st.mean_vjp,), rule_text=("dX = dY / n broadcast back to X's shape",),
-   params=("axis",), sympy=lambda a: a)
-op("reshape", 1, st.reshape, "new shape, same elements: reshape(x, 50, 1)",
-   "reshape(x, 50, 1)", vjps=(st.reshape_vjp,), rule_text=("dX = reshape(dY, shape of X)",),
-   params=("shape",), sympy=lambda a: a)
-op("softmax", 1, kernels.softmax, "exp(x) / sum(exp(x)) along the last axis", "softmax(x)",
-   vjps=(st.softmax_vjp,), rule_text=("dX = y * (dY - sum(dY * y, last axis))",))
-op("log_softmax", 1, kernels.log_softmax, "x - log(sum(exp(x))) along the last axis",
-   "log_softmax(x)", vjps=(st.log_softmax_vjp,),
+op("matmul", ("A", "B"), st.matmul, "matrix product", "X @ W", "dot", "matmul", symbol="@",
+   vjps=(st.matmul_da, st.matmul_db), rule_text=("dA = dY @ B.T", "dB = A.T @ dY"),
+   rule_shapes=True, mismatch="the inner dimensions must agree")
+op("T", _UNARY, st.transpose, "transpose (reverses the axes)", "W.T", "T", "none", _same,
+   symbol=".T", vjps=(st.transpose_vjp,), rule_text=("dX = dY.T",))
+op("sum", _UNARY, st.total, "sum of all elements, or along an axis: sum(x, 0)", "sum(x, 0)",
+   "sum", "none", _same, vjps=(st.total_vjp,),
+   rule_text=("dX = dY broadcast back to X's shape",), params=_AXIS)
+op("mean", _UNARY, st.mean, "mean of all elements, or along an axis: mean(x, 0)", "mean(x)",
+   "mean", "none", _same, vjps=(st.mean_vjp,),
+   rule_text=("dX = dY / n broadcast back to X's shape",), params=_AXIS)
+op("reshape", _UNARY, st.reshape, "new shape, same elements: reshape(x, 50, 1)",
+   "reshape(x, 50, 1)", "reshape", "none", _same, vjps=(st.reshape_vjp,),
+   rule_text=("dX = reshape(dY, shape of X)",),
+   params=(Param("shape", 1, None, "the new shape"),))
+op("softmax", _UNARY, kernels.softmax, "exp(x) / sum(exp(x)) along the last axis",
+   "softmax(x)", "softmax", "none", vjps=(st.softmax_vjp,),
+   rule_text=("dX = y * (dY - sum(dY * y, last axis))",))
+op("log_softmax", _UNARY, kernels.log_softmax, "x - log(sum(exp(x))) along the last axis",
+   "log_softmax(x)", "log_softmax", "none", vjps=(st.log_softmax_vjp,),
    rule_text=("dX = dY - softmax(X) * sum(dY, last axis)",))
-op("cross_entropy", 2, kernels.cross_entropy,
+op("cross_entropy", ("y", "t"), kernels.cross_entropy,
    "the book's cross_entropy_error on probabilities: -sum(t*log(y + 1e-7)) / N",
-   "cross_entropy(y, t)", vjps=(st.cross_entropy_dy, st.cross_entropy_dt),
-   rule_text=("dY = -t / (y + 1e-7) / N", "dT = -log(y + 1e-7) / N"),
-   sympy=lambda y, t: -t * sp.log(y + sp.Float("1e-7")))
-op("softmax_cross_entropy", 2, kernels.softmax_cross_entropy,
+   "cross_entropy(y, t)", "cross_entropy", "broadcast",
+   lambda sp, y, t: -t * sp.log(y + sp.Float(_CE_DELTA)),
+   vjps=(st.cross_entropy_dy, st.cross_entropy_dt),
+   rule_text=("dY = -t / (y + 1e-7) / N", "dT = -log(y + 1e-7) / N"), label_inputs=("t",))
+op("softmax_cross_entropy", ("x", "t"), kernels.softmax_cross_entropy,
    "the book's SoftmaxWithLoss on logits (t one-hot or labels), via log-softmax",
-   "softmax_cross_entropy(x, t)",
+   "softmax_cross_entropy(x, t)", "Softmax-with-Loss", "broadcast",
    vjps=(st.softmax_cross_entropy_dx, st.softmax_cross_entropy_dt),
-   rule_text=("dX = (softmax(X) - t) / N", "dT = -log_softmax(X) / N"))
-op("mse", 2, kernels.mse, "the book's mean_squared_error: 0.5 * sum((y - t)**2)", "mse(y, t)",
-   vjps=(st.mse_dy, st.mse_dt), rule_text=("dY = y - t", "dT = t - y"),
-   sympy=lambda y, t: sp.Rational(1, 2) * (y - t) ** 2)
-op("id", 1, st.identity, "the same value under another name", "y = x",
-   vjps=(st.identity_vjp,), rule_text=("dX = dY",), sympy=lambda a: a)
+   rule_text=("dX = (softmax(X) - t) / N", "dT = -log_softmax(X) / N"), label_inputs=("t",))
+op("mse", ("y", "t"), kernels.mse, "the book's mean_squared_error: 0.5 * sum((y - t)**2)",
+   "mse(y, t)", "mse", "broadcast", lambda sp, y, t: sp.Rational(1, 2) * (y - t) ** 2,
+   vjps=(st.mse_dy, st.mse_dt), rule_text=("dY = y - t", "dT = t - y"))
+op("id", _UNARY, st.identity, "the same value under another name", "y = x", "=", "none",
+   _same, symbol="=", vjps=(st.identity_vjp,), rule_text=("dX = dY",))
 
-# ops reached through operators rather than by name
-OPERATOR_ONLY = {"add", "sub", "mul", "div", "pow", "neg", "matmul", "T", "id"}
-BINARY = {"+": OPS["add"], "-": OPS["sub"], "*": OPS["mul"], "/": OPS["div"],
-          "**": OPS["pow"], "@": OPS["matmul"]}
+# ops reached through operators (and `=`) rather than by name
+OPERATOR_ONLY = frozenset(name for name, o in OPS.items() if o.symbol)
+BINARY = {o.symbol: o for o in OPS.values() if o.symbol and o.arity == 2}
 
-for _o in OPS.values():
-    if _o.elementwise and not _o.user:
-        NAMESPACE[_o.name] = _o.forward
+
+def function_names() -> list[str]:
+    """Everything a call may name: ops written as functions, then constructors."""
+    return [n for n in OPS if n not in OPERATOR_ONLY] + list(CONSTRUCTORS)
+
+
+def param_at(o: Op, j: int) -> Param | None:
+    """The parameter the j-th value after a call's inputs gives (None: one too many)."""
+    for p in o.params:
+        if p.most is None or j < p.most:
+            return p
+        j -= p.most
+    return None
+
+
+def params_problem(o: Op, given: int) -> tuple[str, int | None] | None:
+    """What is wrong with a call that gives `given` values after its inputs, and the index
+    of the first value too many (None when values are missing); None when nothing is."""
+    if given < sum(p.least for p in o.params):
+        missing = next(p for p in o.params if p.least)
+        return f"{o.name} needs {missing.doc or missing.name}: {o.example}", None
+    if any(p.most is None for p in o.params):
+        return None
+    cap = sum(p.most for p in o.params)
+    if given <= cap:
+        return None
+    if not o.params:
+        plural = "s" if o.arity != 1 else ""
+        return f"{o.name} takes at most {o.arity} argument{plural}: {o.example}", 0
+    takes = " and ".join(p.doc or p.name for p in o.params)
+    return f"{o.name} takes {takes}: {o.example}", cap
+
+
+def holds_labels(o: Op, k: int, xs: Sequence) -> bool:
+    """Input k holds integer class labels, one per row of the first input (a loss's t)."""
+    return o.inputs[k] in o.label_inputs and kernels.is_labels(xs[0], xs[k])
+
+
+def output_size(o: Op, xs: Sequence) -> int | None:
+    """Elements the op will allocate for inputs xs, known from their shapes before it runs.
+
+    For a loss, that is its elementwise work before it reduces (t * log(y) over the
+    broadcast shape); labels index rows rather than broadcast. None for an op whose output
+    never holds more elements than an input. Raises ValueError when the shapes do not fit.
+    """
+    if o.grows == "none":
+        return None
+    shapes = [np.shape(x) for k, x in enumerate(xs) if not holds_labels(o, k, xs)]
+    if o.grows == "matmul":
+        return math.prod(st.matmul_shape(*shapes))
+    if len(shapes) == 1:  # the common unary case, without broadcast_shapes' few microseconds
+        return math.prod(shapes[0])
+    return math.prod(np.broadcast_shapes(*shapes))
 
 
 # ---------------------------------------------------------------- constructors

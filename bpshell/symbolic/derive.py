@@ -19,7 +19,8 @@ X = tuple(sp.Symbol(f"x{i}", real=True) for i in range(6))
 Y = sp.Symbol("y", real=True)
 
 # what generated code may call: NumPy's ufuncs and a few helpers (not `from numpy import *`,
-# which costs 40 ms of lazy submodule imports), plus the op kernels (added by bpshell.ops.table)
+# which costs 40 ms of lazy submodule imports); the kernels of named ops (sigmoid, user
+# functions) travel with their Function classes and are added per expression by to_numpy
 NAMESPACE: dict[str, object] = {k: v for k, v in vars(np).items() if isinstance(v, np.ufunc)}
 NAMESPACE.update(numpy=np, where=np.where, select=np.select, nan=np.nan, inf=np.inf,
                  pi=np.pi, e=np.e, amax=np.amax, amin=np.amin)
@@ -36,17 +37,28 @@ class _Printer(NumPyPrinter):
         return out
 
 
-def to_numpy(args, expr, extra: dict | None = None) -> Callable:
+def to_numpy(args, expr) -> Callable:
     """A NumPy function of args for a SymPy expression built by bpshell (never from text).
 
     Symbols are our own (x0, x1, y) and function names are validated identifiers, so the
     code SymPy generates holds nothing a user typed except numbers.
     """
-    namespace = {**NAMESPACE, **extra} if extra else NAMESPACE
+    kernels = _kernels(expr)
+    namespace = {**NAMESPACE, **kernels} if kernels else NAMESPACE
     printer = _Printer({"fully_qualified_modules": False, "inline": True,
                         "allow_unknown_functions": True})
     return sp.lambdify(list(args), expr, modules=[namespace], printer=printer,
                        docstring_limit=0)
+
+
+def _kernels(expr) -> dict[str, Callable]:
+    """The NumPy forward of each named op applied in expr (sigmoid, a user function), by the
+    name the printer writes for it: the op table's kernel, carried by its Function class."""
+    atoms = getattr(expr, "atoms", None)
+    if atoms is None:
+        return {}
+    return {type(f).__name__: type(f).numpy_forward for f in atoms(sp.Function)
+            if getattr(type(f), "numpy_forward", None) is not None}
 
 
 # ---------------------------------------------------------------- output forms
@@ -133,12 +145,14 @@ def output_form(call, d, args) -> sp.Expr | None:
 # ---------------------------------------------------------------- defined functions
 
 
-def defined_function(name: str, nargs: int, definition: Callable[..., sp.Expr]):
+def defined_function(name: str, nargs: int, definition: Callable[..., sp.Expr],
+                     forward: Callable | None = None):
     """A SymPy Function whose derivative is derived from its definition.
 
     `fdiff` differentiates the definition and, where the result is a function of the
     output alone, returns it in that form (sigmoid -> sigmoid*(1 - sigmoid)). Printing
-    keeps the name, so a learner reads sigmoid(w*x + b), not its exponentials.
+    keeps the name, so a learner reads sigmoid(w*x + b), not its exponentials; `forward`
+    is the kernel that code generated for an expression holding the function calls.
     """
     cache: dict[int, sp.Expr] = {}
 
@@ -168,6 +182,7 @@ def defined_function(name: str, nargs: int, definition: Callable[..., sp.Expr]):
     cls = type(name, (sp.Function,), {
         "nargs": nargs, "fdiff": fdiff, "_eval_evalf": _eval_evalf,
         "definition": staticmethod(definition),
+        "numpy_forward": None if forward is None else staticmethod(forward),
         "_eval_rewrite_as_definition": _eval_rewrite_as_definition,
         "is_real": True,
     })

@@ -7,8 +7,9 @@ import sympy as sp
 
 from bpshell.errors import BpError, LimitError, TimeLimitError, UnknownName
 from bpshell.graph.build import Formula, Leaf, unknown_function
-from bpshell.language import syntax as sx
+from bpshell.language import ast as sx
 from bpshell.ops.table import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.symbolic.calls import sympy_call
 from bpshell.symbolic.derive import Y, fit_output_form
 from bpshell.timeout import deadline
 
@@ -26,7 +27,7 @@ def number(value: float, text: str = "") -> sp.Expr:
     return sp.Float(value)
 
 
-class SympyBuilder:
+class SympyBuilder(sx.Visitor):
     """SymPy for an expression, expanding named definitions except the ones kept as symbols."""
 
     def __init__(self, bindings: dict, funcs: dict, keep: set[str], max_exponent: float):
@@ -61,35 +62,44 @@ class SympyBuilder:
             stack.pop()
         return self.memo[name]
 
-    def expr(self, ast, env: dict) -> sp.Expr:
-        if isinstance(ast, sx.Num):
-            return number(ast.value, ast.text)
-        if isinstance(ast, sx.Const):
-            if np.ndim(ast.value) != 0:
-                raise BpError("diff works on scalar expressions (grad handles arrays)",
-                              *ast.pos)
-            return sp.Float(float(ast.value))
-        if isinstance(ast, sx.ArrayLit):
+    # `expr(ast, env)`: SymPy for one expression tree; env maps an inlined function's
+    # parameters to their SymPy arguments. It is `visit` itself, not a wrapper, so each
+    # level of a deeply nested expression costs two Python frames.
+    expr = sx.Visitor.visit
+
+    def visit_Num(self, ast: sx.Num, env: dict) -> sp.Expr:
+        return number(ast.value, ast.text)
+
+    def visit_Const(self, ast: sx.Const, env: dict) -> sp.Expr:
+        if np.ndim(ast.value) != 0:
             raise BpError("diff works on scalar expressions (grad handles arrays)", *ast.pos)
-        if isinstance(ast, sx.Name):
-            if ast.id in env:
-                return env[ast.id]
-            if ast.id == "_":
-                raise BpError("'_' cannot be differentiated; give the value a name", *ast.pos)
-            return self.name(ast.id)
-        if isinstance(ast, sx.Unary):
-            inner = self.expr(ast.operand, env)
-            return -inner if ast.op == "neg" else inner
-        if isinstance(ast, sx.Binary):
-            if ast.op == "**":
-                a, b = self.expr(ast.left, env), self.expr(ast.right, env)
-                return self._power(a, b, ast.pos)
-            return self._chain(ast, env)
-        if isinstance(ast, sx.Transpose):
-            return self.expr(ast.operand, env)
-        if isinstance(ast, sx.Call):
-            return self.call(ast, env)
-        raise BpError("unsupported expression", *ast.pos)
+        return sp.Float(float(ast.value))
+
+    def visit_ArrayLit(self, ast: sx.ArrayLit, env: dict) -> sp.Expr:
+        raise BpError("diff works on scalar expressions (grad handles arrays)", *ast.pos)
+
+    def visit_Name(self, ast: sx.Name, env: dict) -> sp.Expr:
+        if ast.id in env:
+            return env[ast.id]
+        if ast.id == "_":
+            raise BpError("'_' cannot be differentiated; give the value a name", *ast.pos)
+        return self.name(ast.id)
+
+    def visit_Unary(self, ast: sx.Unary, env: dict) -> sp.Expr:
+        inner = self.visit(ast.operand, env)
+        return -inner if ast.op == "neg" else inner
+
+    def visit_Binary(self, ast: sx.Binary, env: dict) -> sp.Expr:
+        if ast.op == "**":
+            a, b = self.visit(ast.left, env), self.visit(ast.right, env)
+            return self._power(a, b, ast.pos)
+        return self._chain(ast, env)
+
+    def visit_Transpose(self, ast: sx.Transpose, env: dict) -> sp.Expr:
+        return self.visit(ast.operand, env)  # a scalar is its own transpose
+
+    def visit_Call(self, ast: sx.Call, env: dict) -> sp.Expr:
+        return self.call(ast, env)
 
     def _chain(self, ast: sx.Binary, env: dict) -> sp.Expr:
         """A left chain in one pass; runs of + and - become one n-ary Add (no O(n^2) flattening)."""
@@ -104,7 +114,7 @@ class SympyBuilder:
             if b.op == "@":
                 raise BpError("@ needs arrays; diff works on scalar expressions", *b.pos)
             acc = sp.Add(*terms) if len(terms) > 1 else terms[0]
-            terms = [BINARY[b.op].sympy(acc, right)]
+            terms = [sympy_call(BINARY[b.op], acc, right)]
         return sp.Add(*terms) if len(terms) > 1 else terms[0]
 
     def _power(self, a, b, pos) -> sp.Expr:
@@ -130,7 +140,7 @@ class SympyBuilder:
             if len(args) != len(user.params):
                 raise BpError(f"{ast.func} takes {len(user.params)} arguments", *ast.pos)
             if user.op is not None:
-                return user.op.sympy(*args)
+                return sympy_call(user.op, *args)
             return self.expr(user.body, dict(zip(user.params, args)))
         op = OPS.get(ast.func)
         if op is None or ast.func in OPERATOR_ONLY:
@@ -138,7 +148,7 @@ class SympyBuilder:
                 raise BpError("diff works on scalar expressions (grad handles arrays)",
                               *ast.pos)
             raise UnknownName(unknown_function(ast.func), *ast.pos)
-        if op.sympy is None or op.params and len(args) > op.arity:
+        if op.define is None or op.params and len(args) > op.arity:
             raise BpError(f"{ast.func} works on arrays; diff works on scalar expressions "
                           "(grad handles arrays)", *ast.pos)
         full = list(args[: op.arity])
@@ -146,7 +156,7 @@ class SympyBuilder:
             op.arity else []
         if len(full) != op.arity:
             raise BpError(f"{ast.func} takes {op.arity} arguments: {op.example}", *ast.pos)
-        return op.sympy(*full)
+        return sympy_call(op, *full)
 
 
 def free_name(taken: set[str], preferred: str = "y") -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import sympy as sp
 
 from bpshell.ops.table import Op
+from bpshell.symbolic.calls import sympy_call, written_out
 from bpshell.symbolic.derive import X, Y, output_form, to_numpy
 
 
@@ -70,18 +72,22 @@ def _as_good(op: Op, raw_fn, out_fn) -> bool:
     return bool(np.allclose(a[both], b[both], rtol=1e-9, atol=0))
 
 
+# derived once per op, kept here by op (weakly: a user function's op may be dropped)
+_LOCALS: WeakKeyDictionary[Op, Local] = WeakKeyDictionary()
+
+
 def local(op: Op) -> Local:
-    """The derived local derivatives of an elementwise op (cached on the op)."""
-    hit = op.meta.get("local")
+    """The derived local derivatives of an elementwise op (cached, keyed by the op)."""
+    hit = _LOCALS.get(op)
     if hit is not None:
         return hit
     args = X[: op.arity]
-    call = op.sympy(*args)
+    call = sympy_call(op, *args)
     raw, output, numeric, constant = [], [], [], []
     for x in args:
         d = sp.powsimp(sp.diff(call, x))  # x**(n-1)*n, not x**n*n/x (nan at 0)
-        definition = getattr(type(call), "definition", None)
-        shown = sp.diff(definition(*args), x) if definition is not None else d
+        # a named op's derivative is shown from its definition, as a learner derives it
+        shown = sp.diff(written_out(op, *args), x) if op.named else d
         raw.append(shown)
         form = output_form(call, d, args)
         output.append(form)
@@ -90,17 +96,16 @@ def local(op: Op) -> Local:
             constant.append(True)
             continue
         constant.append(False)
-        ns = op.meta.get("namespace")
-        raw_fn = to_numpy([*args, Y], _accurate(d), ns)
+        raw_fn = to_numpy([*args, Y], _accurate(d))
         # NumPy uses the output form when it needs nothing but y and is as good as the
         # input form everywhere: reusing the forward value is what makes sigmoid' =
         # y*(1 - y) cheap and stable at +-1000 (log's exp(-y) is not: nan below 0)
         if form is not None and not (form.free_symbols & set(args)) and len(args) == 1:
-            out_fn = to_numpy([*args, Y], _accurate(form), ns)
+            out_fn = to_numpy([*args, Y], _accurate(form))
             if _as_good(op, raw_fn, out_fn):
                 numeric.append(out_fn)
                 continue
         numeric.append(raw_fn)
     result = Local(call, raw, output, numeric, constant)
-    op.meta["local"] = result
+    _LOCALS[op] = result
     return result

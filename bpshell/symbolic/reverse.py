@@ -10,10 +10,14 @@ expression grows exponentially.
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 import sympy as sp
 
 from bpshell.errors import BpError
 from bpshell.graph.build import Graph
+from bpshell.ops.table import Op
+from bpshell.symbolic.calls import sympy_call
 from bpshell.symbolic.derive import X, Y
 from bpshell.symbolic.expr import number, symbol
 from bpshell.symbolic.local import local
@@ -33,16 +37,16 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
             if value[i] is None:
                 raise BpError("symbolic gradients work on scalar expressions")
         else:
-            if node.op.sympy is None or node.op.vjps is not None and node.op.name != "id":
+            if node.op.define is None or not node.op.elementwise and node.op.name != "id":
                 raise BpError(f"{node.op.name} works on arrays; symbolic gradients work on "
                               "scalar expressions")
             args = [value[a] for a in node.args]
-            value[i] = symbol(node.name) if node.name else node.op.sympy(*args)
+            value[i] = symbol(node.name) if node.name else sympy_call(node.op, *args)
     defs = {}
     for name, i in graph.named.items():
         node = nodes[i]
         if node.kind == "op":
-            defs[name] = node.op.sympy(*[value[a] for a in node.args])
+            defs[name] = sympy_call(node.op, *[value[a] for a in node.args])
 
     adj: list = [sp.Integer(0)] * n
     adj[graph.root] = sp.Integer(1)
@@ -79,7 +83,7 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
         else:
             loc = local(node.op)
             subs = {X[k]: args[k] for k in range(len(args))}
-            subs[Y] = value[i] if node.name else node.op.sympy(*args)
+            subs[Y] = value[i] if node.name else sympy_call(node.op, *args)
             locals_ = [form.xreplace(subs) for form in _local_forms(node.op, loc)]
         for k, a in enumerate(node.args):
             if nodes[a].kind == "const":
@@ -90,16 +94,19 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
             "definitions": {k: str(v) for k, v in defs.items()}}
 
 
-def _local_forms(op, loc) -> list:
+_FORMS: WeakKeyDictionary[Op, list] = WeakKeyDictionary()
+
+
+def _local_forms(op: Op, loc) -> list:
     """Each input's local derivative: in terms of the output y when it needs nothing else.
 
-    Derived once per op and kept on it: `sympy.diff` per node would cost more than the rest
-    of the reverse pass.
+    Derived once per op and kept here by op: `sympy.diff` per node would cost more than the
+    rest of the reverse pass.
     """
-    forms = op.meta.get("reverse_forms")
+    forms = _FORMS.get(op)
     if forms is None:
         xs = set(X[: op.arity])
         forms = [form if form is not None and not form.free_symbols & xs
                  else sp.diff(loc.call, X[k]) for k, form in enumerate(loc.output)]
-        op.meta["reverse_forms"] = forms
+        _FORMS[op] = forms
     return forms

@@ -4,46 +4,35 @@ from __future__ import annotations
 
 import sympy as sp
 
-from bpshell.ops.table import OPS
+from bpshell.ops.table import OPS, Op
+from bpshell.symbolic.calls import written_out
 from bpshell.symbolic.derive import X, Y
 from bpshell.symbolic.local import local
 
-_ARG_NAMES = ("x", "s")  # how the table names an op's inputs
-_BINARY_NAMES = ("a", "b")
 
-
-_NAMED_INPUTS = {"cross_entropy": ("y", "t"), "mse": ("y", "t"),
-                 "softmax_cross_entropy": ("x", "t"), "matmul": ("A", "B")}
-
-
-def _names(op) -> tuple[str, ...]:
-    if op.name in _NAMED_INPUTS:
-        return _NAMED_INPUTS[op.name]
-    if op.symbol and op.arity == 2:
-        return _BINARY_NAMES
-    return _ARG_NAMES[: op.arity] if op.arity <= 2 else tuple(f"x{i}" for i in range(op.arity))
-
-
-def rule_row(op) -> dict:
-    names = _names(op)
-    syms = {X[k]: sp.Symbol(nm) for k, nm in enumerate(names)}
-    syms[Y] = sp.Symbol("y")
-    call = f"{op.name}(" + ", ".join(names) + ")"
+def _call(op: Op) -> str:
+    """How the op is written, with its own input names: a + b, -x, x.T, sigmoid(x)."""
+    names = op.inputs
     if op.symbol == ".T":
-        call = "x.T"
-    elif op.symbol and op.arity == 2:
-        call = f"a {op.symbol} b"
-    elif op.symbol and op.arity == 1:
-        call = f"{op.symbol}x"
+        return f"{names[0]}.T"
+    if op.symbol and op.arity == 2:
+        return f"{names[0]} {op.symbol} {names[1]}"
+    if op.symbol and op.arity == 1:
+        return f"{op.symbol}{names[0]}"
+    return f"{op.name}(" + ", ".join(names) + ")"
+
+
+def rule_row(op: Op) -> dict:
+    names = op.inputs
+    syms = {X[k]: sp.Symbol(nm) for k, nm in enumerate(names)}
+    syms[Y] = sp.Symbol("y" if "y" not in names else "out")  # the op's output
     row = {"op": op.name, "kind": "user" if op.user else
            ("elementwise" if op.elementwise else "structural"),
-           "arity": op.arity, "call": call, "doc": op.doc, "example": op.example,
+           "arity": op.arity, "call": _call(op), "doc": op.doc, "example": op.example,
            "inputs": list(names), "kink": op.kink}
     if op.elementwise:
         loc = local(op)
-        definition = getattr(type(loc.call), "definition", None)
-        body = definition(*X[: op.arity]) if definition is not None else loc.call
-        row["definition"] = str(body.xreplace(syms))
+        row["definition"] = str(written_out(op, *X[: op.arity]).xreplace(syms))
         row["derivative"] = [str(d.xreplace(syms)) for d in loc.raw]
         row["output_form"] = [None if f is None else str(f.xreplace(syms)) for f in loc.output]
     else:

@@ -10,42 +10,35 @@ from __future__ import annotations
 import sympy as sp
 
 from bpshell.graph.build import UserFunction, refs_of
-from bpshell.language import syntax as sx
+from bpshell.language import ast as sx
 from bpshell.ops.table import OPS, Op
-from bpshell.symbolic.derive import X, defined_function, to_numpy
+from bpshell.symbolic.calls import sympy_function
+from bpshell.symbolic.derive import X, to_numpy
 
 RESERVED = {"numpy", "math", "mpmath", "builtins", "range", "Piecewise", "where", "select"}
 
 
 def _elementwise(body, params: list[str], funcs: dict) -> bool:
+    """True when the body reads only its parameters, through elementwise ops only."""
     if refs_of(body, funcs) - set(params):
         return False
-    stack = [body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, sx.Transpose | sx.ArrayLit):
+    for node in sx.walk(body):
+        t = type(node)
+        if t is sx.Transpose or t is sx.ArrayLit or t is sx.Const:
             return False
-        if isinstance(node, sx.Const):
+        if t is sx.Binary and node.op == "@":
             return False
-        if isinstance(node, sx.Binary):
-            if node.op == "@":
-                return False
-            stack.extend((node.left, node.right))
-        elif isinstance(node, sx.Unary):
-            stack.append(node.operand)
-        elif isinstance(node, sx.Call):
-            user = funcs.get(node.func)
-            if user is not None:
-                if user.op is None:
-                    return False
-            else:
-                op = OPS.get(node.func)
-                if op is None or not op.elementwise:
-                    return False
-                if len(node.args) > op.arity:
-                    return False
-            stack.extend(node.args)
+        if t is sx.Call and not _elementwise_call(node, funcs):
+            return False
     return True
+
+
+def _elementwise_call(node: sx.Call, funcs: dict) -> bool:
+    user = funcs.get(node.func)
+    if user is not None:
+        return user.op is not None
+    op = OPS.get(node.func)
+    return op is not None and op.elementwise and len(node.args) <= op.arity
 
 
 def make_user_function(name: str, params: list[str], body, text: str, funcs: dict,
@@ -62,21 +55,23 @@ def make_user_function(name: str, params: list[str], body, text: str, funcs: dic
     n = len(params)
     builder = SympyBuilder({}, funcs, set(), 1e4)
 
-    def definition(*args):
+    def define(sympy, *args):
+        """The body on SymPy arguments (the builder makes SymPy itself: `sympy` is unused)."""
         return builder.expr(body, dict(zip(params, args)))
 
-    namespace = {f.name: f.op.forward for f in funcs.values() if f.op is not None}
+    example = f"{name}(" + ", ".join(params) + ")"
     try:
-        sym_body = definition(*X[:n])
+        sym_body = define(sp, *X[:n])
         if sym_body.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.AccumBounds):
             return fn  # no finite closed form (u/0): inlined, NumPy gives inf/nan per node
-        cls = defined_function(name, n, definition)
-        forward = to_numpy(X[:n], sym_body, namespace)
+        # the functions it calls bring their own kernels to the generated code
+        forward = to_numpy(X[:n], sym_body)
+        # elementwise by construction, so its output has its inputs' broadcast shape
+        op = Op(name, tuple(params), forward, f"defined: {example} = {text}", example,
+                label=name, grows="broadcast", define=define, named=True, user=True,
+                body_text=text)
+        sympy_function(op)  # made now, so a name SymPy cannot take is inlined instead
     except (BpError, ArithmeticError, TypeError, ValueError, KeyError, NotImplementedError):
         return fn  # SymPy or its printer cannot take it as one op: inline it instead
-    example = f"{name}(" + ", ".join(params) + ")"
-    op = Op(name, n, forward, f"defined: {name}({', '.join(params)}) = {text}", example,
-            sympy=cls, user=True, body_text=text)
-    op.meta["namespace"] = {**namespace, name: forward}
     fn.op = op
     return fn

@@ -12,13 +12,12 @@ import re
 
 from bpshell.render.doc import DERIV, DIM, GRAD, NAME, NUM, OP, SYM, Item, Line, TreeNode, line
 from bpshell.render.format import Style, is_array, summary
+from bpshell.render.registry import renders
 
-OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "×", "div": "÷", "pow": "**", "neg": "-",
-              "matmul": "@", "T": ".T", "id": "="}
-ASCII_OPS = {"mul": "*", "div": "/"}
 _Y = re.compile(r"\by\b")
 
 
+@renders("tree")
 def tree_items(r: dict, style: Style) -> list[Item]:
     root = _build(r["root"], r.get("has_grads", False), style)
     out: list[Item] = [root]
@@ -49,10 +48,12 @@ def _build(top: dict, has_grads: bool, style: Style) -> TreeNode:
     return root
 
 
-def op_text(op: str, style: Style) -> str:
-    if not style.unicode and op in ASCII_OPS:
-        return ASCII_OPS[op]
-    return OP_SYMBOLS.get(op, op)
+def op_text(n: dict, style: Style) -> str:
+    """The op as the result labels it (×, ReLU); in ASCII, its operator spelling (*)."""
+    label = n.get("label") or n.get("op", "")
+    if style.unicode or label.isascii():
+        return label
+    return n.get("symbol") or n.get("op", "")
 
 
 def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
@@ -65,7 +66,7 @@ def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
         if op == "symbol":
             head.add("  symbol", DIM)
     elif n.get("name"):
-        head.add(n["name"], NAME).add(f" [{op_text(op, style)}]", OP)
+        head.add(n["name"], NAME).add(f" [{op_text(n, style)}]", OP)
     else:
         head.add(n.get("expr") or op, SYM)
     value = n.get("value")

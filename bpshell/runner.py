@@ -82,7 +82,7 @@ def _export(out: Output, result: dict) -> dict:
 
 def pipe_progress(out: Output):
     """A fit's loss line every N steps, written as it runs (for a pipe or a file)."""
-    from bpshell.render.train import fit_progress_line
+    from bpshell.render.items.train import fit_progress_line
 
     def progress(step: int, total: int, loss: float, every: int) -> None:
         if every and step % every == 0:

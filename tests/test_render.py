@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from bpshell.render.doc import Table, TreeNode, line
+from bpshell.render.errors import error_items
 from bpshell.render.format import Style, number, summary, unicode_ok, value_text
+from bpshell.render.items import items_for
 from bpshell.render.jsonl import dumps, jsonable
 from bpshell.render.out import Options, Output, decide
-from bpshell.render.results import error_items, items_for
 from bpshell.render.text import table_lines, to_text, tree_lines
 
 UNI = Style(unicode=True, whole=True)
@@ -204,9 +205,11 @@ def test_an_unknown_kind_is_shown_field_by_field():
 # ---------------------------------------------------------------- trees
 
 TREE = ok("tree", of="price", has_grads=True, root={
-    "id": 4, "name": "price", "op": "mul", "expr": "price", "local": ["tax", "apple**2"],
+    "id": 4, "name": "price", "op": "mul", "label": "×", "symbol": "*", "expr": "price",
+    "local": ["tax", "apple**2"],
     "value": 220.0, "grad": 1.0, "shape": [], "children": [
-        {"id": 3, "name": None, "op": "mul", "expr": "apple*apple", "local": ["apple", "apple"],
+        {"id": 3, "name": None, "op": "mul", "label": "×", "symbol": "*",
+         "expr": "apple*apple", "local": ["apple", "apple"],
          "value": 200.0, "grad": 1.1, "shape": [], "children": [
              {"id": 2, "name": "apple", "op": "leaf", "expr": "apple", "local": [],
               "value": 100.0, "grad": 2.2, "shape": [], "children": []},

@@ -1,41 +1,11 @@
-"""`help` and `help TOPIC`, generated from the op table and the command list."""
+"""`help` and `help TOPIC`, generated from the command table and the op table."""
 
 from __future__ import annotations
 
+from bpshell.commands.registry import in_groups
+from bpshell.errors import BpError
+from bpshell.language.grammar import usage
 from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
-
-COMMANDS: dict[str, tuple[str, str]] = {
-    "grad": ("backward pass: gradients of NAME for every named node it depends on "
-             "(upstream 1, or ones for an array, or 'with EXPR')", "grad loss wrt W, b"),
-    "diff": ("symbolic derivative: raw, simplified, and in terms of the output",
-             "diff sigmoid(x) wrt x"),
-    "check": ("gradient check: central differences against backprop for every leaf "
-              "(eps 1e-6, atol 1e-5, rtol 1e-3 as torch.autograd.gradcheck)",
-              "check loss atol 1e-6"),
-    "tree": ("the graph of NAME with local derivatives, values and gradients", "tree y"),
-    "explain": ("the backward pass of NAME as a ledger, one row per node", "explain y"),
-    "rules": ("every op with its definition, derivative and derivative in terms of y",
-              "rules"),
-    "vars": ("every name with its definition and value", "vars"),
-    "del": ("forget names (their users see them as symbols again)", "del x"),
-    "reset": ("forget everything", "reset"),
-    "seed": ("make random values reproducible", "seed 0"),
-    "def": ("define a function; its derivative is derived by SymPy",
-            "def swish(u) = u*sigmoid(u)"),
-    "step": ("one gradient-descent step on the leaves after 'wrt' (without 'wrt': every "
-             "leaf LOSS depends on, data included)", "step loss lr 0.1 wrt w, b"),
-    "fit": ("repeat 'step': steps N, a loss line every K steps",
-            "fit loss lr 0.1 steps 2000 wrt w, b every 500"),
-    "plot": ("plot an expression and its derivative in the terminal (to FILE.png saves it)",
-             "plot sigmoid(x) wrt x from -6 to 6"),
-    "save": ("write the session's definitions as a script that replays to the same state",
-             "save session.bp"),
-    "run": ("run a script inside this session", "run examples/apple.bp"),
-    "export": ("write the session's output as shown (.svg, .html or .txt)",
-               "export tree.svg"),
-    "help": ("this help; 'help TOPIC' for one command, function or operator", "help grad"),
-    "exit": ("leave the shell (also quit, or Ctrl-D)", "exit"),
-}
 
 OPERATORS: dict[str, tuple[str, str]] = {
     "=": ("bind a name; definitions are live (they follow their inputs); a right side "
@@ -49,37 +19,57 @@ OPERATORS: dict[str, tuple[str, str]] = {
     ";": ("several statements on one line", "x = 2; y = x**2"),
     "_": ("the last value", "_ * 2"),
 }
+GROUPS = {"commands": "command", "functions": "function", "operators": "operator",
+          "constructors": "constructor"}
+
+
+def entries(funcs: dict) -> list[dict]:
+    """Every help entry: commands (from their declarations), operators, ops, functions."""
+    out = []
+    for c in in_groups():
+        if c.hidden:
+            continue
+        out.append({"name": c.name, "kind": "command", "summary": c.summary,
+                    "example": c.examples[0], "usage": usage(c.name, c.grammar),
+                    "examples": list(c.examples), "notes": list(c.notes),
+                    "aliases": list(c.aliases), "group": c.group})
+    for name, (summary, example) in OPERATORS.items():
+        out.append({"name": name, "kind": "operator", "summary": summary, "example": example})
+    for op in OPS.values():
+        if op.name not in OPERATOR_ONLY:
+            out.append({"name": op.name, "kind": "function", "summary": op.doc,
+                        "example": op.example})
+    for c in CONSTRUCTORS.values():
+        out.append({"name": c.name, "kind": "constructor", "summary": c.doc,
+                    "example": c.example})
+    for f in funcs.values():
+        out.append({"name": f.name, "kind": "user function",
+                    "summary": f"{f.name}({', '.join(f.params)}) = {f.text}",
+                    "example": f"{f.name}(" + ", ".join(f.params) + ")"})
+    return out
 
 
 def help_result(topic: str | None, funcs: dict) -> dict:
-    entries = []
-    for name, (summary, example) in COMMANDS.items():
-        entries.append({"name": name, "kind": "command", "summary": summary,
-                        "example": example})
-    for name, (summary, example) in OPERATORS.items():
-        entries.append({"name": name, "kind": "operator", "summary": summary,
-                        "example": example})
-    for op in OPS.values():
-        if op.name not in OPERATOR_ONLY:
-            entries.append({"name": op.name, "kind": "function", "summary": op.doc,
-                            "example": op.example})
-    for c in CONSTRUCTORS.values():
-        entries.append({"name": c.name, "kind": "constructor", "summary": c.doc,
-                        "example": c.example})
-    for f in funcs.values():
-        entries.append({"name": f.name, "kind": "user function",
-                        "summary": f"{f.name}({', '.join(f.params)}) = {f.text}",
-                        "example": f"{f.name}(" + ", ".join(f.params) + ")"})
+    found = entries(funcs)
     if topic:
-        groups = {"commands": "command", "functions": "function", "operators": "operator",
-                  "constructors": "constructor"}
-        if topic in groups:
-            entries = [e for e in entries if e["kind"] == groups[topic]]
+        if topic in GROUPS:
+            found = [e for e in found if e["kind"] == GROUPS[topic]]
         else:
-            hit = [e for e in entries if e["name"] == topic or topic in e["name"].split()]
+            hit = [e for e in found if e["name"] == topic or topic in e["name"].split()
+                   or topic in e.get("aliases", ())]
             if not hit:
-                from bpshell.errors import BpError
-
                 raise BpError(f"no help on '{topic}'; try 'help' for the list")
-            entries = hit
-    return {"topic": topic, "entries": entries}
+            found = hit
+    return {"topic": topic, "entries": found}
+
+
+def readme_table() -> str:
+    """The README's table of commands, one row per command, from the same declarations."""
+    rows = ["| command | what it does | example |", "|---|---|---|"]
+    for c in in_groups():
+        if c.hidden:
+            continue
+        also = f" (also `{'`, `'.join(c.aliases)}`)" if c.aliases else ""
+        summary = c.summary.replace("|", "\\|")
+        rows.append(f"| `{usage(c.name, c.grammar)}` | {summary}{also} | `{c.examples[0]}` |")
+    return "\n".join(rows) + "\n"

@@ -13,9 +13,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TextIO
 
-from bpshell.render import results as render
 from bpshell.render.doc import DIM, ERR, Item, line
+from bpshell.render.errors import error_items
 from bpshell.render.format import Style
+from bpshell.render.items import items_for
 from bpshell.render.text import to_text
 
 TRANSCRIPT_ITEMS = 5000  # what `export` can write: the last this many items
@@ -66,7 +67,7 @@ class Output:
 
     # ------------------------------------------------------------ showing
     def show(self, result: dict) -> None:
-        self.items(render.items_for(result, self.style))
+        self.items(items_for(result, self.style))
 
     def items(self, items: list[Item], record: bool = True, stream: TextIO | None = None,
               plain: bool = False) -> None:
@@ -98,7 +99,7 @@ class Output:
     def error(self, result: dict, source: str | None, filename: str | None,
               to_err: bool = True) -> None:
         """FILE:LINE:COL: error: message, the line and a caret: on stderr in scripts."""
-        items = render.error_items(result, self.style, source, filename)
+        items = error_items(result, self.style, source, filename)
         if to_err:
             self.transcript.extend(items)
             self.items(items, record=False, stream=self.err, plain=True)

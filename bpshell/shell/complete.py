@@ -1,6 +1,7 @@
 """Tab completion: commands, functions, and the names of the running session.
 
-Everything comes from the tables the engine already has (COMMANDS, OPS, CONSTRUCTORS)
+Everything comes from the tables the engine already has (the command table, OPS,
+CONSTRUCTORS)
 and from the session itself, so a new op or a new `def` completes with no change here.
 """
 
@@ -12,16 +13,11 @@ from collections.abc import Iterable
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from bpshell.language.syntax import COMMANDS, PATH_COMMANDS
+from bpshell.commands.help import GROUPS
+from bpshell.commands.registry import options_of, path_words, words
 from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# words that continue a command: `grad y wrt x`, `check loss atol 1e-6`, ...
-OPTION_WORDS = {"grad": ("wrt", "with"), "diff": ("wrt",), "check": ("atol", "rtol", "eps"),
-                "step": ("lr", "wrt", "momentum", "adam"),
-                "fit": ("lr", "steps", "every", "wrt", "momentum", "adam"),
-                "plot": ("wrt", "from", "to", "data"), "explain": ("step",)}
-HELP_GROUPS = ("commands", "functions", "operators", "constructors")
 
 
 class BpCompleter(Completer):
@@ -36,13 +32,16 @@ class BpCompleter(Completer):
         statement = _current_statement(document.text_before_cursor)
         words = statement.split()
         first = words[0] if words else ""
-        if first in PATH_COMMANDS and (len(words) > 1 or statement.endswith(" ")):
+        if first in path_words() and (len(words) > 1 or statement.endswith(" ")):
             path = statement.split(None, 1)[1] if len(words) > 1 else ""
             yield from self.paths.get_completions(Document(path, len(path)), complete_event)
             return
         if "#" in statement:
             return  # inside a comment
-        word = document.get_word_before_cursor(pattern=_WORD)
+        # after a space prompt_toolkit's word-with-pattern is the whole text: no word yet
+        before = document.text_before_cursor
+        word = "" if not before or before[-1].isspace() else \
+            document.get_word_before_cursor(pattern=_WORD)
         at_start = statement.strip() == word
         if first == "help" and not at_start:
             yield from _matching(word, self._help_topics())
@@ -54,9 +53,9 @@ class BpCompleter(Completer):
     def _candidates(self, at_start: bool, first: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         if at_start:
-            out += [(c, "command") for c in COMMANDS] + [("def", "define a function")]
-        elif first in OPTION_WORDS:
-            out += [(w, f"{first} option") for w in OPTION_WORDS[first]]
+            out += [(w, c.summary) for w, c in words().items()]
+        else:
+            out += [(w, f"{first} option") for w in options_of(first)]
         out += [(n, self._describe(n)) for n in self.session.bindings]
         out += [(f, "function") for f in self.session.funcs]
         out += [(name, "function") for name in OPS if name not in OPERATOR_ONLY]
@@ -74,8 +73,8 @@ class BpCompleter(Completer):
         return f"= {b.text}" if b is not None and getattr(b, "text", None) else "name"
 
     def _help_topics(self) -> list[tuple[str, str]]:
-        topics = [(g, "help group") for g in HELP_GROUPS]
-        topics += [(c, "command") for c in COMMANDS] + [("def", "command")]
+        topics = [(g, "help group") for g in GROUPS]
+        topics += [(w, "command") for w in words()]
         topics += [(n, "function") for n in OPS if n not in OPERATOR_ONLY]
         topics += [(n, "constructor") for n in CONSTRUCTORS]
         topics += [(f, "function") for f in self.session.funcs]

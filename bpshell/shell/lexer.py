@@ -13,9 +13,8 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.lexers import Lexer
 
-from bpshell.language.syntax import COMMANDS, PATH_COMMANDS
+from bpshell.commands.registry import path_words, table, words
 from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
-from bpshell.shell.complete import OPTION_WORDS
 
 _TOKEN = re.compile(r"""
     (?P<comment>\#.*)
@@ -26,7 +25,7 @@ _TOKEN = re.compile(r"""
   | (?P<other>.)
 """, re.VERBOSE)
 
-_OPTIONS = {w for words in OPTION_WORDS.values() for w in words}
+_OPTIONS = {w for c in table().values() for w in c.options}
 FUNCTIONS = {n for n in OPS if n not in OPERATOR_ONLY} | set(CONSTRUCTORS)
 
 STYLE = {
@@ -75,9 +74,9 @@ def highlight(text: str, known: set[str] = frozenset()) -> StyleAndTextTuples:
         elif kind == "number":
             style = "class:bp.number"
         elif kind == "word":
-            if at_start and (tok in COMMANDS or tok == "def"):
+            if at_start and tok in words():
                 style = "class:bp.command"
-                path_rest = tok in PATH_COMMANDS
+                path_rest = tok in path_words()
             elif tok in FUNCTIONS:
                 style = "class:bp.function"
             elif tok in known or tok == "_":

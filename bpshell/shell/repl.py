@@ -105,8 +105,8 @@ def step_through(session, out: Output, r: dict, more) -> None:
 
     `tree` reuses the graph of the explain (the last grad), so node ids agree.
     """
-    from bpshell.render.train import explain_items
-    from bpshell.render.tree import tree_items
+    from bpshell.render.items.train import explain_items
+    from bpshell.render.items.tree import tree_items
 
     tree = session.run(f"tree {r['of']}")[0]
     rows = r["rows"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 from prompt_toolkit.document import Document
 from prompt_toolkit.validation import ValidationError, Validator
 
+from bpshell.commands.registry import words
 from bpshell.errors import BpError
-from bpshell.language.syntax import is_complete, parse_statement, split_statements
+from bpshell.language.split import is_complete, split_statements
+from bpshell.language.statements import parse_statement
 
 
 class BpValidator(Validator):
@@ -24,7 +26,7 @@ class BpValidator(Validator):
             return
         try:
             for chunk in split_statements(text):
-                parse_statement(chunk, self.max_depth)
+                parse_statement(chunk, words(), self.max_depth)
         except BpError as e:
             raise ValidationError(cursor_position=index_of(text, e.line, e.column),
                                   message=f"{e.message} (line {e.line}, column {e.column})"

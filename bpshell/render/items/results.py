@@ -7,8 +7,6 @@ never breaks an older front end.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from bpshell.render.doc import (
     DERIV,
     DIM,
@@ -26,24 +24,14 @@ from bpshell.render.doc import (
     Table,
     line,
 )
-from bpshell.render.format import Style, is_array, number, shape_text, summary, value_text
-from bpshell.render.train import explain_items, fit_items, plot_items, step_items
-from bpshell.render.tree import tree_items
-
-Renderer = Callable[[dict, Style], list[Item]]
-
-
-def items_for(result: dict, style: Style) -> list[Item]:
-    """The items that show one result."""
-    if not result.get("ok", True):
-        return error_items(result, style)
-    fn = _RENDERERS.get(result.get("kind", ""), _generic)
-    return fn(result, style)
-
+from bpshell.render.format import Style, is_array, shape_text, summary, value_text
+from bpshell.render.items.findings import findings
+from bpshell.render.registry import items_for, renders
 
 # ---------------------------------------------------------------- values
 
 
+@renders("assign")
 def _assign(r: dict, style: Style) -> list[Item]:
     name = r["name"]
     if r["value"] is None:
@@ -54,6 +42,7 @@ def _assign(r: dict, style: Style) -> list[Item]:
     return [out]
 
 
+@renders("value")
 def _value(r: dict, style: Style) -> list[Item]:
     if r["value"] is None:
         return [_symbolic_line(r, None)]
@@ -77,6 +66,7 @@ def _symbolic_line(r: dict, name: str | None) -> Line:
 # ---------------------------------------------------------------- gradients
 
 
+@renders("grad")
 def _grad(r: dict, style: Style) -> list[Item]:
     of = r["of"]
     if r.get("symbolic"):
@@ -119,6 +109,7 @@ def _grad_symbolic(r: dict, style: Style) -> list[Item]:
     return out
 
 
+@renders("check")
 def _check(r: dict, style: Style) -> list[Item]:
     verdict = ("passed", OK) if r["passed"] else ("FAILED", ERR)
     head = line("check ", (r["of"], NAME), ": ", verdict,
@@ -134,6 +125,7 @@ def _check(r: dict, style: Style) -> list[Item]:
     return [head, Table(cols, rows, styles=[NAME, NUM, NUM, DIM, ""]), *findings(r, style)]
 
 
+@renders("diff")
 def _diff(r: dict, style: Style) -> list[Item]:
     pretty = r["pretty"] if style.unicode else r["ascii"]
     y = r["output_name"]
@@ -163,6 +155,7 @@ def _diff(r: dict, style: Style) -> list[Item]:
 # ---------------------------------------------------------------- tables
 
 
+@renders("rules")
 def _rules(r: dict, style: Style) -> list[Item]:
     rows = []
     for rule in r["rules"]:
@@ -189,6 +182,7 @@ def _per_input(forms: list, inputs: list, style: Style, rule: dict) -> str:
                      for name, form in zip(inputs, forms))
 
 
+@renders("vars")
 def _vars(r: dict, style: Style) -> list[Item]:
     out: list[Item] = []
     if r["vars"]:
@@ -206,6 +200,7 @@ def _vars(r: dict, style: Style) -> list[Item]:
     return out
 
 
+@renders("help")
 def _help(r: dict, style: Style) -> list[Item]:
     rows = [[e["name"], e["kind"], e["summary"], e["example"]] for e in r["entries"]]
     title = None
@@ -219,6 +214,7 @@ def _help(r: dict, style: Style) -> list[Item]:
 # ---------------------------------------------------------------- state changes
 
 
+@renders("def")
 def _def(r: dict, style: Style) -> list[Item]:
     note = ("elementwise: its derivative is derived by SymPy" if r.get("elementwise")
             else "inlined where it is used")
@@ -226,10 +222,41 @@ def _def(r: dict, style: Style) -> list[Item]:
                  (r["expr"], SYM), (f"  # {note}", DIM))]
 
 
-def _simple(text: Callable[[dict], str]) -> Renderer:
-    return lambda r, style: [line((text(r), DIM))]
+def _note(text: str) -> list[Item]:
+    return [line((text, DIM))]
 
 
+@renders("del")
+def _del(r: dict, style: Style) -> list[Item]:
+    return _note("deleted " + ", ".join(r["names"]))
+
+
+@renders("reset")
+def _reset(r: dict, style: Style) -> list[Item]:
+    return _note("session reset: every name and function forgotten")
+
+
+@renders("seed")
+def _seed(r: dict, style: Style) -> list[Item]:
+    return _note(f"random seed {r['seed']}")
+
+
+@renders("save")
+def _save(r: dict, style: Style) -> list[Item]:
+    return _note(f"saved the session to {r['path']} ({r['statements']} lines)")
+
+
+@renders("export")
+def _export(r: dict, style: Style) -> list[Item]:
+    return _note(f"exported the output so far to {r['path']}")
+
+
+@renders("exit")
+def _exit(r: dict, style: Style) -> list[Item]:
+    return []
+
+
+@renders("run")
 def _run(r: dict, style: Style) -> list[Item]:
     out: list[Item] = []
     for sub in r.get("results") or []:
@@ -239,123 +266,9 @@ def _run(r: dict, style: Style) -> list[Item]:
     return out
 
 
-def _generic(r: dict, style: Style) -> list[Item]:
-    """Any kind this front end does not know yet: its fields as `key: value` lines."""
-    skip = {"line", "column", "source", "ok", "kind"}
-    out: list[Item] = [line((r.get("kind", "result"), HEAD))]
-    for key, value in r.items():
-        if key not in skip:
-            out.extend(_field(key, value, style, 2))
+@renders("draw")
+def _draw(r: dict, style: Style) -> list[Item]:
+    out = _note(f"drew {r['of']} to {r['path']} ({r['nodes']} nodes, {r['edges']} arrows)")
+    if r.get("note"):
+        out.append(line((r["note"], DIM), indent=2))
     return out
-
-
-def _field(key: str, value, style: Style, indent: int) -> list[Item]:
-    """`key: value`, with dicts and lists of dicts opened up one level deeper."""
-    label = f"{key}: "
-    if isinstance(value, dict) and value:
-        out: list[Item] = [line((label, DIM), indent=indent)]
-        for k, v in value.items():
-            out.extend(_field(str(k), v, style, indent + 2))
-        return out
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        out = [line((label, DIM), indent=indent)]
-        for i, v in enumerate(value):
-            out.extend(_field(f"[{i}]", v, style, indent + 2))
-        return out
-    return [line((label, DIM), _plain(value, style, " " * (indent + len(label))),
-                 indent=indent)]
-
-
-def _plain(value, style: Style, prefix: str) -> str:
-    if isinstance(value, float) or is_array(value):
-        return value_text(value, style, prefix)
-    if isinstance(value, list):
-        return "[" + ", ".join(_plain(v, style, "") for v in value) + "]"
-    if value is None:
-        return "none"
-    return str(value)
-
-
-def findings(r: dict, style: Style) -> list[Item]:
-    """What the engine noticed about a graph: where inf/nan began, kinks, unstable patterns."""
-    out: list[Item] = []
-    bad = r.get("nonfinite_value")
-    if bad:
-        out.append(line(("warning: ", WARN), f"{bad['node']} is not finite: {bad['reason']}",
-                        indent=2))
-    bad = r.get("nonfinite_grad")
-    if bad:
-        out.append(line(("warning: ", WARN), f"the gradient of {bad['node']} is not finite: "
-                        f"{bad['reason']}", indent=2))
-    for k in r.get("kinks") or []:
-        n = k.get("count", 1)
-        where = "at 0" if n == 1 else f"at 0 in {n} elements"
-        out.append(line(("note: ", DIM), f"{k['node']} ({k['op']}) is evaluated {where}, "
-                        f"where it has a kink: {k['convention']}", indent=2))
-    for h in r.get("hints") or []:
-        out.append(line(("hint: ", WARN), f"{h['pattern']} at {h['node']}; instead: "
-                        f"{h['suggest']}", indent=2))
-    return out
-
-
-def error_items(r: dict, style: Style, source: str | None = None,
-                filename: str | None = None) -> list[Item]:
-    """`FILE:LINE:COL: error: message` (or `error: message`), the line and a caret.
-
-    source is the whole text the statement came from (a file, a -c argument, one entry
-    typed at the prompt), so the line shown is the line the error's position is in.
-    """
-    err = r["error"]
-    ln, col = err.get("line") or r.get("line"), err.get("column") or r.get("column")
-    head = Line()
-    if filename is not None:
-        head.add(f"{filename}:{ln}:{col}: ", HEAD)
-    head.add("error: ", ERR).add(err["message"])
-    out: list[Item] = [head]
-    text = _source_line(source, ln) if source is not None else None
-    if text is not None and col and 1 <= col <= len(text) + 1:
-        out.append(line(text, indent=2))
-        out.append(line((caret_prefix(text, col - 1) + "^", ERR), indent=2))
-    return out
-
-
-def _source_line(source: str | None, ln: int | None) -> str | None:
-    if source is None or not ln:
-        return None
-    lines = source.split("\n")
-    if 1 <= ln <= len(lines):
-        return lines[ln - 1].rstrip("\r")
-    return None
-
-
-def caret_prefix(text: str, offset: int) -> str:
-    """Spaces (and the source's own tabs) up to offset, so the caret lines up."""
-    return "".join("\t" if ch == "\t" else " " for ch in text[:offset])
-
-
-_RENDERERS: dict[str, Renderer] = {
-    "assign": _assign,
-    "value": _value,
-    "grad": _grad,
-    "check": _check,
-    "diff": _diff,
-    "tree": tree_items,
-    "rules": _rules,
-    "vars": _vars,
-    "help": _help,
-    "def": _def,
-    "del": _simple(lambda r: "deleted " + ", ".join(r["names"])),
-    "reset": _simple(lambda r: "session reset: every name and function forgotten"),
-    "seed": _simple(lambda r: f"random seed {r['seed']}"),
-    "save": _simple(lambda r: f"saved the session to {r['path']} "
-                    f"({r['statements']} lines)"),
-    "run": _run,
-    "export": _simple(lambda r: f"exported the output so far to {r['path']}"),
-    "exit": lambda r, style: [],
-    "explain": explain_items,
-    "step": step_items,
-    "fit": lambda r, style: fit_items(r, style, live=style.whole),
-    "plot": plot_items,
-}
-
-__all__ = ["items_for", "error_items", "caret_prefix", "Style", "number", "GRAD", "NUM"]

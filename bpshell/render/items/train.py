@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from bpshell.render.doc import DERIV, DIM, GRAD, HEAD, NAME, NUM, OP, Item, Line, Table, line
 from bpshell.render.format import Style, is_array, number, summary
+from bpshell.render.registry import renders
 
 
 def _num(v, style: Style) -> str:
     return summary(v, style)
 
 
+@renders("explain")
 def explain_items(r: dict, style: Style, rows_shown: int | None = None) -> list[Item]:
     """The backward pass, one row per node: local x upstream = downstream, with numbers."""
-    from bpshell.render.results import findings
+    from bpshell.render.items.findings import findings
 
     times = style.sym("×", "x")
     head = line("explain ", (r["of"], NAME), ("  (", DIM), (r["of"], NAME), " = ",
@@ -69,12 +71,18 @@ def fan_in_items(r: dict, style: Style) -> list[Item]:
     return out
 
 
+@renders("step")
 def step_items(r: dict, style: Style) -> list[Item]:
     arrow = style.sym("→", "->")
     return [line("step ", (r["of"], NAME), ": ", (number(r["loss_before"]), NUM),
                  f" {arrow} ", (number(r["loss_after"]), NUM),
                  (f"  ({r['optimizer']}, lr {r['lr']:g}; updated "
                   f"{', '.join(r['updated'])})", DIM))]
+
+
+@renders("fit")
+def fit_result_items(r: dict, style: Style) -> list[Item]:
+    return fit_items(r, style, live=style.whole)
 
 
 def fit_items(r: dict, style: Style, live: bool = False) -> list[Item]:
@@ -94,6 +102,7 @@ def fit_items(r: dict, style: Style, live: bool = False) -> list[Item]:
     return out
 
 
+@renders("plot")
 def plot_items(r: dict, style: Style) -> list[Item]:
     from bpshell.render.plotfile import terminal_plot
 

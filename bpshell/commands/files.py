@@ -1,0 +1,83 @@
+"""Files: `save` the session as a script, `run` a script inside it, `export` the output."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from bpshell.commands.registry import Args, command
+from bpshell.commands.save_script import session_script
+from bpshell.errors import FileError
+from bpshell.language.grammar import RawText
+from bpshell.language.source import ScriptError, read_script
+
+
+@command("save", RawText("path", required=True),
+         summary="write the session's definitions as a script that replays to the same state",
+         examples=("save session.bp",), group="files",
+         files=True)
+def save(session, args: Args, stmt) -> dict:
+    path = _path(args, "save", stmt)
+    text = session_script(session.state)
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = None
+    try:
+        # a temporary file, then a rename: an interrupted save leaves the old file whole
+        fd, tmp = tempfile.mkstemp(prefix=".bpshell-", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+        raise FileError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}",
+                        *stmt.pos) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    statements = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+    return {"kind": "save", "path": path, "statements": statements}
+
+
+@command("run", RawText("path", required=True),
+         summary="run a script inside this session, all or nothing",
+         examples=("run examples/apple.bp",), group="files", files=True,
+         notes=("If any statement of the script fails, the session is left as it was "
+                "before 'run'.",))
+def run(session, args: Args, stmt) -> dict:
+    path = _path(args, "run", stmt)
+    text = read_source(path, stmt.pos)
+    results = session.run_file(text, path, stmt.pos)
+    return {"kind": "run", "path": path, "results": results}
+
+
+@command("export", RawText("path", required=True),
+         summary="write the output so far as shown (.svg, .html or .txt)",
+         examples=("export session.svg",), group="files",
+         files=True)
+def export(session, args: Args, stmt) -> dict:
+    path = _path(args, "export", stmt)
+    if not path.endswith((".svg", ".html", ".txt")):
+        raise FileError("export writes .svg, .html or .txt files", *stmt.pos)
+    return {"kind": "export", "path": path}
+
+
+def read_source(path: str, pos=(None, None)) -> str:
+    """A script's text for `run FILE`; unreadable or non-UTF-8 files are FileErrors."""
+    try:
+        return read_script(path)
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+        reason = getattr(e, "strerror", None) or str(e)
+        raise FileError(f"cannot read {path}: {reason}", *pos) from None
+    except ScriptError as e:
+        where = f" at line {e.line}, column {e.column}" if e.line else ""
+        raise FileError(f"cannot read {path}: {e.message}{where}", *pos) from None
+
+
+def _path(args: Args, command: str, stmt) -> str:
+    if not args.path:
+        raise FileError(f"'{command}' needs a file name: '{command} FILE'", *stmt.pos)
+    return os.path.expanduser(args.path)
+
+

@@ -1,0 +1,21 @@
+"""The session itself: `help` and `exit`."""
+
+from __future__ import annotations
+
+from bpshell.commands.registry import Args, command
+from bpshell.language.grammar import RawText
+
+
+@command("help", RawText("topic", meta="TOPIC"),
+         summary="this help; 'help NAME' for one command, function or operator",
+         examples=("help", "help grad", "help functions"), group="session")
+def show_help(session, args: Args, stmt) -> dict:
+    from bpshell.commands.help import help_result
+
+    return {"kind": "help", **help_result(args.topic, session.state.funcs)}
+
+
+@command("exit", summary="leave the shell (Ctrl-D does too)", examples=("exit",),
+         group="session", aliases=("quit",))
+def leave(session, args: Args, stmt) -> dict:
+    return {"kind": "exit"}

@@ -1,0 +1,77 @@
+"""`plot EXPR wrt x`: an expression and its derivative over a range, in the terminal or a file."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from bpshell.commands.registry import Args, command
+from bpshell.errors import BpError, ShapeError
+from bpshell.graph.build import Builder, Leaf
+from bpshell.language.grammar import Expr, Names, OneName, Range, RestPath
+from bpshell.language.printer import to_text
+from bpshell.numeric.passes import Plan
+
+
+@command("plot", Expr("expr"), OneName("wrt", "wrt", required=True,
+                                       why="plot needs 'wrt NAME': plot sigmoid(x) wrt x "
+                                           "from -6 to 6"),
+         Range("range", "from"), Names("data", "data"), RestPath("file", "to"),
+         summary="plot an expression and its derivative ('to FILE.png' saves it)",
+         examples=("plot sigmoid(x) wrt x from -6 to 6",), group="values", files=True,
+         notes=("Without 'from A to B' the points are the values of the 'wrt' name, and "
+                "'data a, b' adds those names' values as points.",))
+def plot(session, args: Args, stmt) -> dict:
+    xs = _points(session, args, stmt)
+    y, dy = _curve(session, args, stmt, xs)
+    data = {}
+    wrt_values = session.ev.value_of(args.wrt)
+    for n in args.data:
+        v = session.ev.value_of(n)
+        if v is None or np.size(v) != np.size(wrt_values):
+            raise ShapeError(f"data {n} needs one value per {args.wrt}", *stmt.pos)
+        data[n] = np.asarray(v, dtype=np.float64).reshape(-1)
+    result = {"kind": "plot", "expr": to_text(session.ev.fold(args.expr, session.state.serial)),
+              "wrt": args.wrt, "x": xs.reshape(-1),
+              "y": np.asarray(y, dtype=np.float64).reshape(-1), "dy": dy, "data": data,
+              "data_x": np.asarray(wrt_values, dtype=np.float64).reshape(-1) if data else None,
+              "file": args.file}
+    if args.file:
+        from bpshell.render.plotfile import save_plot
+
+        save_plot(result, os.path.expanduser(args.file))
+    return result
+
+
+def _points(session, args: Args, stmt) -> np.ndarray:
+    if args.range is not None:
+        lo, hi = args.range
+        return np.linspace(lo, hi, 201)
+    xs = session.ev.value_of(args.wrt)
+    if xs is None or np.ndim(xs) == 0:
+        raise BpError(f"give a range ('from A to B') or make {args.wrt} an array", *stmt.pos)
+    return np.asarray(xs, dtype=np.float64)
+
+
+def _curve(session, args: Args, stmt, xs: np.ndarray):
+    state = session.state
+    expr = session.ev.fold(args.expr, state.serial)
+    bindings = dict(state.bindings)
+    bindings[args.wrt] = Leaf(xs, "", 0, 0)
+    b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last)
+    b.graph.root = b.expr(expr, {}, state.serial)
+    plan = Plan(b.graph, session.limits.max_elements)
+    y = plan.forward()
+    if y is None:
+        raise BpError("the expression is symbolic here; give its other inputs values",
+                      *stmt.pos)
+    if np.size(y) != np.size(xs):
+        raise ShapeError(f"plot needs one value per {args.wrt}: got {np.size(y)} values for "
+                         f"{np.size(xs)} points", *stmt.pos)
+    dy = None
+    if args.wrt in b.graph.named:
+        i = b.graph.named[args.wrt]
+        g = plan.backward(np.ones(np.shape(y)), {i})[i]
+        dy = None if g is None else np.asarray(g, dtype=np.float64).reshape(-1)
+    return y, dy

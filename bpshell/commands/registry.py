@@ -1,0 +1,113 @@
+"""The command table: each command declared once, with everything other layers read.
+
+A command is one decorated function: `@command("grad", Target(), Names("wrt"), ...)`.
+The statement parser reads its grammar, `help` its summary, examples and notes, the
+completer and the lexer its option words, the renderers its result kind, and a test
+checks that each has a renderer, a runnable example and a README row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bpshell.language.grammar import Grammar, is_raw, option_words
+
+GROUPS = ("values", "gradients", "symbolic", "training", "files", "session")
+
+
+class Args:
+    """A statement's arguments by the keys its grammar declares; a typo is an error."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, Any]):
+        self._values = values
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: its syntax, its help, what runs it and what kind of result it gives."""
+
+    name: str
+    grammar: Grammar
+    summary: str
+    examples: tuple[str, ...]
+    run: Callable[..., dict]
+    group: str
+    aliases: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    kind: str = ""  # the result kind its renderer draws; the name unless told
+    files: bool = False  # it reads or writes files
+    hidden: bool = False  # a statement form (assignment, value) rather than a command word
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return option_words(self.grammar)
+
+
+COMMANDS: dict[str, Command] = {}  # by name, in declaration order
+_WORDS: dict[str, Command] = {}  # names and aliases, filled once every module is loaded
+
+
+def command(name: str, *grammar, summary: str, examples: tuple[str, ...] | list[str],
+            group: str, aliases: tuple[str, ...] = (), notes: tuple[str, ...] = (),
+            kind: str = "", files: bool = False, hidden: bool = False):
+    """Declare a command; the decorated function runs it as fn(session, args, stmt)."""
+    if group not in GROUPS:
+        raise ValueError(f"unknown help group {group!r}")
+
+    def register(fn: Callable[..., dict]) -> Callable[..., dict]:
+        if name in COMMANDS:
+            raise ValueError(f"command {name!r} declared twice")
+        COMMANDS[name] = Command(name, tuple(grammar), summary, tuple(examples), fn, group,
+                                 aliases, tuple(notes), kind or name, files, hidden)
+        return fn
+
+    return register
+
+
+def table() -> dict[str, Command]:
+    """Every command, by name, in declaration order."""
+    if not _WORDS:  # the package's __init__ has imported every command module by now
+        for c in COMMANDS.values():
+            if not c.hidden:
+                _WORDS.update(dict.fromkeys((c.name, *c.aliases), c))
+    return COMMANDS
+
+
+def in_groups() -> list[Command]:
+    """The commands in help's order: by group, then as declared."""
+    return sorted(table().values(), key=lambda c: GROUPS.index(c.group))
+
+
+def words() -> dict[str, Command]:
+    """Each word that starts a command (names and aliases) with its command."""
+    table()
+    return _WORDS
+
+
+def lookup(word: str) -> Command | None:
+    return words().get(word)
+
+
+def path_words() -> frozenset[str]:
+    """Words whose rest of line is a file name (completed as paths, never as names)."""
+    return frozenset(w for w, c in words().items()
+                     if c.files and is_raw(c.grammar) and c.grammar[0].key == "path")
+
+
+def options_of(word: str) -> tuple[str, ...]:
+    """The option words of the command a word starts, () for anything else."""
+    c = words().get(word)
+    return c.options if c is not None else ()

@@ -1,0 +1,54 @@
+"""Gradient descent on a session's leaves: `step` and `fit`."""
+
+from __future__ import annotations
+
+from bpshell.commands.registry import Args, command
+from bpshell.errors import BpError
+from bpshell.graph.build import Leaf
+from bpshell.language.grammar import Flag, Names, Number, Target
+from bpshell.numeric.passes import to_plain
+
+_LR = Number("lr", "lr", required=True,
+             why="'{command}' needs a learning rate: '{command} LOSS lr 0.1'")
+_COMMON = (Names("wrt", "wrt"), Number("momentum", "momentum"), Flag("adam", "adam"))
+
+
+def _train(session, args: Args, stmt, steps: int, every: int, progress) -> dict:
+    from bpshell.numeric.train import Optimizer, leaves_for, run_steps
+
+    plan = session.ev.full_plan(args.name)
+    if plan.values[plan.graph.root] is None:
+        raise BpError(f"{args.name} is symbolic; give its inputs values first", *stmt.pos)
+    names = leaves_for(plan, args.wrt or None)
+    opt = Optimizer(args.lr, args.momentum or 0.0, args.adam)
+    if steps < 1:
+        raise BpError("steps must be at least 1", *stmt.pos)
+    out = run_steps(plan, names, opt, steps, every, progress)
+    state = session.state
+    for n, v in out.pop("params").items():
+        b = state.bindings[n]
+        state.bind(n, Leaf(to_plain(v), b.text, b.stmt, b.line), None)
+    return {"of": args.name, "lr": opt.lr, "optimizer": opt.name, "updated": names, **out}
+
+
+@command("step", Target(), _LR, *_COMMON,
+         summary="one gradient-descent step on the leaves after 'wrt' (every leaf without)",
+         examples=("step loss lr 0.1 wrt w, b",), group="training",
+         notes=("Plain SGD unless 'momentum M' or 'adam' is given.",))
+def step(session, args: Args, stmt) -> dict:
+    out = _train(session, args, stmt, 1, 1, None)
+    for k in ("trace", "steps_done", "interrupted"):
+        out.pop(k)
+    return {"kind": "step", **out}
+
+
+@command("fit", Target(), _LR, Number("steps", "steps", integer=True, meta="N"),
+         Number("every", "every", integer=True, meta="K"), *_COMMON,
+         summary="repeat 'step': 'steps N' times, a loss line every K steps",
+         examples=("fit loss lr 0.1 steps 200 wrt w, b every 50",), group="training",
+         notes=("Ctrl-C stops a fit and keeps the parameters it reached.",))
+def fit(session, args: Args, stmt) -> dict:
+    steps = 100 if args.steps is None else args.steps
+    every = max(1, steps // 10) if args.every is None else args.every
+    out = _train(session, args, stmt, steps, every, session.progress)
+    return {"kind": "fit", "steps": steps, "every": every, **out}

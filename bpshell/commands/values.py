@@ -1,0 +1,150 @@
+"""Statements that bind and show values: `name = expr`, an expression alone, `def`, `del`,
+`vars`, `reset`, `seed`."""
+
+from __future__ import annotations
+
+from bpshell.commands.registry import Args, command
+from bpshell.errors import BpError, MathError, UnknownName
+from bpshell.evaluate import shape_of
+from bpshell.graph.build import Formula, Leaf, calls_of, refs_of
+from bpshell.language.grammar import Names, Number, Signature
+from bpshell.numeric.passes import to_plain
+from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
+
+
+@command("assign", summary="bind a name; a right side that reads its own name is an update",
+         examples=("x = 2", "y = sigmoid(w*x + b)"), group="values", hidden=True)
+def assign(session, args: Args, stmt) -> dict:
+    state, ev = session.state, session.ev
+    name = args.name
+    if name in state.funcs:
+        raise BpError(f"'{name}' is a function; choose another name", *stmt.pos)
+    if name in OPS and name not in OPERATOR_ONLY or name in CONSTRUCTORS:
+        raise BpError(f"'{name}' is a built-in function; choose another name", *stmt.pos)
+    expr = ev.fold(args.expr, state.serial)
+    refs = refs_of(expr, state.funcs)
+    text = stmt.text.split("=", 1)[1].strip()
+    update = name in refs or (name in state.users and state.depends_on(refs, name))
+    plan, value = ev.evaluate(expr, state.serial)
+    if update and value is None:
+        raise MathError(f"'{name} = {text}' reads {name} itself, so it updates {name} "
+                        "from current values, but these have no value yet", *stmt.pos)
+    value = to_plain(value)
+    if update or not refs:
+        binding: Leaf | Formula = Leaf(value, text, state.serial, stmt.pos[0], expr)
+    else:
+        binding = Formula(expr, text, frozenset(refs), state.serial, stmt.pos[0])
+    state.bind(name, binding, value)
+    if value is not None:
+        state.last = value
+    return {"kind": "assign", "name": name, "value": value, "shape": shape_of(value),
+            "expr": text, "update": update,
+            "symbols": sorted(ev.symbols_of(plan)) if value is None else []}
+
+
+@command("value", summary="an expression alone shows its value; `_` is the last one",
+         examples=("2 * 3", "sigmoid(0)"), group="values", hidden=True)
+def value(session, args: Args, stmt) -> dict:
+    state, ev = session.state, session.ev
+    plan, v = ev.evaluate(ev.fold(args.expr, state.serial), state.serial)
+    v = to_plain(v)
+    if v is not None:
+        state.last = v
+    return {"kind": "value", "value": v, "shape": shape_of(v), "expr": stmt.text,
+            "symbols": sorted(ev.symbols_of(plan)) if v is None else []}
+
+
+@command("def", Signature(), summary="define a function; SymPy derives its derivative",
+         examples=("def swish(u) = u*sigmoid(u)", "def affine(x, w, b) = x @ w + b"),
+         group="values",
+         notes=("A body that is elementwise in its parameters alone becomes one op with a "
+                "derived derivative; any other body is inlined where it is called.",))
+def define(session, args: Args, stmt) -> dict:
+    from bpshell.symbolic.userfuncs import make_user_function
+
+    state = session.state
+    name, params, body = args.signature
+    if name in OPS or name in CONSTRUCTORS:
+        raise BpError(f"'{name}' is a built-in function; choose another name", *stmt.pos)
+    if name in state.bindings:
+        raise BpError(f"'{name}' already names a value; choose another name", *stmt.pos)
+    body = session.ev.fold(body, state.serial, frozenset(params))
+    calls = calls_of(body)
+    for c in calls:
+        if c == name or name in _calls_closure(state.funcs, c):
+            raise BpError(f"{name} would call itself; functions cannot be recursive",
+                          *stmt.pos)
+    text = stmt.text.split("=", 1)[1].strip()
+    fn = make_user_function(name, params, body, text, state.funcs, frozenset(calls))
+    state.set_functions({**state.funcs, name: fn}, refs_of)
+    return {"kind": "def", "name": name, "params": list(params), "expr": text,
+            "elementwise": fn.op is not None}
+
+
+def _calls_closure(funcs: dict, fname: str) -> set[str]:
+    out, stack = set(), [fname]
+    while stack:
+        f = funcs.get(stack.pop())
+        if f is None:
+            continue
+        for c in f.calls:
+            if c not in out:
+                out.add(c)
+                stack.append(c)
+    return out
+
+
+@command("del", Names("names", required=True),
+         summary="forget names or functions (their users see them as symbols again)",
+         examples=("del x", "del apple, n"), group="session")
+def delete(session, args: Args, stmt) -> dict:
+    state = session.state
+    for n in args.names:
+        if n not in state.bindings and n not in state.funcs:
+            raise UnknownName(session.ev.unknown(n), *stmt.pos)
+    for n in args.names:
+        if n in state.bindings:
+            state.unbind(n)
+        elif n in state.funcs:
+            funcs = dict(state.funcs)
+            del funcs[n]
+            state.set_functions(funcs, refs_of)
+        else:
+            raise UnknownName(f"'{n}' is named twice", *stmt.pos)
+    return {"kind": "del", "names": list(args.names)}
+
+
+@command("vars", summary="every name with its definition and value, and every function",
+         examples=("vars",), group="session")
+def show_vars(session, args: Args, stmt) -> dict:
+    state, ev = session.state, session.ev
+    out = []
+    for n, b in list(state.bindings.items()):
+        kind = "leaf" if isinstance(b, Leaf) else "formula"
+        error = None
+        try:
+            v = ev.value_of(n) if isinstance(b, Formula) else b.value
+        except BpError as e:  # a formula its inputs no longer fit: listed, not fatal
+            v, kind, error = None, "error", e.message
+        if v is None and kind != "error":
+            kind = "symbolic"
+        out.append({"name": n, "kind": kind, "expr": b.text, "value": to_plain(v),
+                    "shape": shape_of(v), "error": error})
+    funcs = [{"name": f.name, "params": f.params, "expr": f.text,
+              "elementwise": f.op is not None} for f in state.funcs.values()]
+    return {"kind": "vars", "vars": out, "functions": funcs}
+
+
+@command("reset", summary="forget every name, function and the random seed",
+         examples=("reset",), group="session")
+def reset(session, args: Args, stmt) -> dict:
+    session.replace_state()
+    return {"kind": "reset"}
+
+
+@command("seed", Number("seed", integer=True, minimum=0, meta="N",
+                        why="'seed' needs a number: 'seed 0'"),
+         summary="make random values reproducible", examples=("seed 0",), group="session")
+def seed(session, args: Args, stmt) -> dict:
+    session.state.reseed(args.seed)
+    return {"kind": "seed", "seed": args.seed}

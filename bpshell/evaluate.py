@@ -1,0 +1,246 @@
+"""From a session's state to values and gradients: graphs, plans, folding, the backward pass.
+
+Commands ask the Evaluator; it reads the State and writes to it only through the State's
+journaled methods (cached formula values, the last gradient), so a statement that fails
+after evaluating something still changes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+
+from bpshell.errors import BpError, LimitError, ShapeError, UnknownName
+from bpshell.graph.build import Builder, Formula, Leaf, array_literal, refs_of
+from bpshell.language import ast as A
+from bpshell.language.printer import to_text
+from bpshell.limits import Limits
+from bpshell.numeric.check import differentiable
+from bpshell.numeric.passes import Plan, to_plain
+from bpshell.ops.table import CONSTRUCTORS, element_count
+from bpshell.state import State
+
+
+class Evaluator:
+    """Values and gradients of the names and expressions of one State."""
+
+    def __init__(self, state: State, limits: Limits):
+        self.state = state
+        self.limits = limits
+
+    # ------------------------------------------------------------ values
+    def builder(self, frozen: bool) -> Builder:
+        s = self.state
+        return Builder(s.bindings, s.funcs, s.cache if frozen else None,
+                       self.limits.max_nodes, s.last)
+
+    def evaluate(self, ast, stmt: int = 0) -> tuple[Plan, object]:
+        """Value of an expression from current values (cached names are not recomputed)."""
+        b = self.builder(frozen=True)
+        b.graph.root = b.expr(ast, {}, stmt)
+        plan = Plan(b.graph, self.limits.max_elements)
+        value = plan.forward()
+        self._remember(plan)
+        return plan, value
+
+    def _remember(self, plan: Plan) -> None:
+        s = self.state
+        for name, i in plan.graph.named.items():
+            if isinstance(s.bindings.get(name), Formula) and name not in s.cache:
+                s.cache_value(name, plan.values[i])
+
+    def value_of(self, name: str):
+        b = self.state.bindings.get(name)
+        if b is None:
+            return None
+        if isinstance(b, Leaf):
+            return b.value
+        if name not in self.state.cache:
+            self.evaluate(A.Name(name, (None, None)))
+        return self.state.cache[name]
+
+    def full_plan(self, name: str) -> Plan:
+        """The whole graph behind a name, every node recomputed: for grad, check, tree."""
+        if name not in self.state.bindings:
+            raise UnknownName(self.unknown(name))
+        b = self.builder(frozen=False)
+        b.graph.root = b.name_node(name)
+        plan = Plan(b.graph, self.limits.max_elements)
+        plan.forward()
+        return plan
+
+    def unknown(self, name: str) -> str:
+        close = difflib.get_close_matches(name, list(self.state.bindings), n=1)
+        return f"'{name}' is not defined" + (f"; did you mean {close[0]}?" if close else "")
+
+    def symbols_of(self, plan: Plan) -> set[str]:
+        """Names without a value that a plan's graph depends on, also through cached names."""
+        out = set()
+        stack = [n.name for n in plan.graph.nodes if n.name is not None and n.kind != "op"]
+        seen: set[str] = set()
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            b = self.state.bindings.get(name)
+            if b is None:
+                out.add(name)
+            elif isinstance(b, Formula):
+                stack.extend(b.refs)
+        return out
+
+    # ------------------------------------------------------------ folding
+    def fold(self, ast, stmt: int, params: frozenset = frozenset()):
+        """Constructor calls and array literals replaced by their values, computed now."""
+        funcs = self.state.funcs
+
+        def replace(node):
+            t = type(node)
+            if t is A.Call and node.func in CONSTRUCTORS and node.func not in funcs:
+                return self._construct(node, stmt, params)
+            if t is A.ArrayLit:
+                value = array_literal(node)
+                self.check_elements(value.size, node.pos)
+                return A.Const(value, node.pos, to_text(node) if value.size <= 16 else "")
+            if t is A.Name and node.id == "_" and "_" not in params:
+                if self.state.last is None:
+                    raise UnknownName("'_' is the last value, and there is none yet",
+                                      *node.pos)
+                return A.Const(self.state.last, node.pos, "_")
+            return None
+
+        return A.transform(ast, replace)
+
+    def _construct(self, ast: A.Call, stmt: int, params: frozenset) -> A.Const:
+        c = CONSTRUCTORS[ast.func]
+        lo, hi = c.arity
+        if not lo <= len(ast.args) <= hi:
+            raise BpError(f"{c.name} takes {lo}" + (f" to {hi}" if hi != lo else "") +
+                          f" arguments: {c.example}", *ast.pos)
+        args = []
+        for a in ast.args:
+            if refs_of(a, self.state.funcs) & params:
+                raise BpError(f"{c.name}(...) needs values when the line is entered, not "
+                              "a function's parameters", *a.pos)
+            _, v = self.evaluate(self.fold(a, stmt, params), stmt)
+            if v is None:
+                raise BpError(f"{c.name}(...) needs values; this argument is symbolic", *a.pos)
+            args.append(v)
+        try:
+            count = element_count(c.name, args)
+        except (TypeError, ValueError, OverflowError):
+            count = 0
+        self.check_elements(count, ast.pos)
+        try:
+            value = c.make(self.state.rng, *args)
+        except (ValueError, TypeError, IndexError) as e:
+            raise BpError(f"{c.name}: {e}", *ast.pos) from None
+        return A.Const(np.asarray(value, dtype=np.float64), ast.pos, to_text(ast))
+
+    def check_elements(self, count: int, pos) -> None:
+        if count > self.limits.max_elements:
+            raise LimitError(f"{count:,} elements is over the limit of "
+                             f"{self.limits.max_elements:,} (BPSHELL_MAX_ELEMENTS raises it)",
+                             *pos)
+
+    # ------------------------------------------------------------ gradients
+    def upstream(self, plan: Plan, with_ast, name: str, pos):
+        """The upstream gradient: `with EXPR`, or 1 (ones for an array)."""
+        root_value = plan.values[plan.graph.root]
+        if with_ast is not None:
+            _, seed = self.evaluate(self.fold(with_ast, self.state.serial), self.state.serial)
+            if seed is None:
+                raise BpError("the upstream gradient after 'with' needs a value", *pos)
+            if np.shape(seed) != np.shape(root_value):
+                raise ShapeError(f"the upstream gradient has shape {shape_text(seed)}, but "
+                                 f"{name} has shape {shape_text(root_value)}", *pos)
+            return seed
+        if np.ndim(root_value) == 0:
+            return 1.0
+        return np.ones(np.shape(root_value))
+
+    def gradients(self, name: str, wrt: list[str] | None = None, with_ast=None,
+                  pos=(None, None)) -> tuple[Plan, list, dict]:
+        """The plan of name, every node's gradient, and the named gradients to show."""
+        plan = self.full_plan(name)
+        g = plan.graph
+        if plan.values[g.root] is None:
+            return plan, [], {}
+        targets = None
+        if wrt:
+            for w in wrt:
+                if w not in self.state.bindings and w not in g.named:
+                    raise UnknownName(self.unknown(w), *pos)
+            targets = {g.named[w] for w in wrt if w in g.named}
+        grads = plan.backward(self.upstream(plan, with_ast, name, pos), targets)
+        self.state.last_grad = (name, self.state.version, plan, grads)
+        return plan, grads, self._named_gradients(plan, grads, name, wrt)
+
+    def _named_gradients(self, plan: Plan, grads: list, name: str, wrt) -> dict:
+        """In the order the names were defined, then symbols in the order they were met."""
+        g, bindings = plan.graph, self.state.bindings
+        names = wrt if wrt else [n for n in bindings if n in g.named and n != name] + [
+            n for n in g.named if n not in bindings]
+        out = {}
+        for n in names:
+            i = g.named.get(n)
+            if i is None:
+                v = self.value_of(n)
+                out[n] = 0.0 if np.ndim(v) == 0 else np.zeros(np.shape(v))
+                continue
+            if g.nodes[i].kind == "symbol":
+                continue
+            gi = grads[i]
+            if gi is None:
+                if not differentiable(plan, i):
+                    continue
+                gi = np.zeros(np.shape(plan.values[i]))
+            out[n] = to_plain(gi)
+        return out
+
+    def plan_with_grads(self, name: str) -> tuple[Plan, list | None]:
+        """The plan of the last grad if it covers name and nothing changed since."""
+        last = self.state.last_grad
+        if last is not None:
+            root, version, plan, grads = last
+            if version == self.state.version and name in plan.graph.named:
+                return plan, grads
+        if name not in self.state.bindings:
+            raise UnknownName(self.unknown(name))
+        return self.full_plan(name), None
+
+    def diagnose(self, plan: Plan, grads: list) -> dict:
+        """Findings for a graph; inf/nan held by a leaf is traced into its definition."""
+        from bpshell.numeric.diagnose import diagnose, first_nonfinite_value
+
+        found = diagnose(plan.graph, plan.values, grads)
+        bad = found["nonfinite_value"]
+        if bad is not None and bad["op"] == "leaf":
+            leaf = self.state.bindings.get(plan.graph.nodes[bad["id"]].name)
+            if isinstance(leaf, Leaf) and leaf.expr is not None:
+                inner, _ = self.evaluate(leaf.expr)
+                cause = first_nonfinite_value(inner.graph, inner.values)
+                if cause is not None and cause["op"] != "const":
+                    cause["reason"] += f" (in the value of {bad['node']} = {leaf.text})"
+                    cause["id"] = None
+                    found["nonfinite_value"] = cause
+        return found
+
+
+def shape_of(v) -> list[int]:
+    return [] if v is None else list(np.shape(v))
+
+
+def shape_text(v) -> str:
+    s = np.shape(v)
+    return "x".join(map(str, s)) if s else "scalar"
+
+
+def nonfinite(grads: dict) -> list[str]:
+    """Names whose gradient holds inf or nan (math.isfinite for scalars: 20x np.isfinite)."""
+    return [n for n, g in grads.items()
+            if (not math.isfinite(g) if isinstance(g, float) else
+                isinstance(g, np.ndarray) and not np.all(np.isfinite(g)))]

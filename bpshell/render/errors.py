@@ -1,0 +1,41 @@
+"""Errors as a person reads them: `FILE:LINE:COL: error: message`, the line and a caret."""
+
+from __future__ import annotations
+
+from bpshell.render.doc import ERR, HEAD, Item, Line, line
+from bpshell.render.format import Style
+
+
+def error_items(r: dict, style: Style, source: str | None = None,
+                filename: str | None = None) -> list[Item]:
+    """`FILE:LINE:COL: error: message` (or `error: message`), the line and a caret.
+
+    source is the whole text the statement came from (a file, a -c argument, one entry
+    typed at the prompt), so the line shown is the line the error's position is in.
+    """
+    err = r["error"]
+    ln, col = err.get("line") or r.get("line"), err.get("column") or r.get("column")
+    head = Line()
+    if filename is not None:
+        head.add(f"{filename}:{ln}:{col}: ", HEAD)
+    head.add("error: ", ERR).add(err["message"])
+    out: list[Item] = [head]
+    text = _source_line(source, ln) if source is not None else None
+    if text is not None and col and 1 <= col <= len(text) + 1:
+        out.append(line(text, indent=2))
+        out.append(line((caret_prefix(text, col - 1) + "^", ERR), indent=2))
+    return out
+
+
+def _source_line(source: str | None, ln: int | None) -> str | None:
+    if source is None or not ln:
+        return None
+    lines = source.split("\n")
+    if 1 <= ln <= len(lines):
+        return lines[ln - 1].rstrip("\r")
+    return None
+
+
+def caret_prefix(text: str, offset: int) -> str:
+    """Spaces (and the source's own tabs) up to offset, so the caret lines up."""
+    return "".join("\t" if ch == "\t" else " " for ch in text[:offset])

@@ -21,7 +21,12 @@ def _records(name: str) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-@pytest.mark.parametrize("name", SCRIPTS)
+SLOW_SCRIPTS = {"script_session", "startup"}  # seconds each: CI runs them, a default run not
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.slow if name in SLOW_SCRIPTS else ())
+    for name in SCRIPTS])
 def test_benchmark_runs_at_a_tiny_size(name: str) -> None:
     records = _records(name)
     assert records[0]["bench"] == name and "machine" in records[0]

@@ -35,7 +35,13 @@ def assigned(results: list[dict]) -> dict:
     return {r["name"]: r["value"] for r in only(results, "assign")}
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+# a default run renders two examples as text (the JSON tests below run every one); CI all
+TEXT_FAST = {"two_layer_net.bp", "swish.bp"}
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, id=p.name, marks=() if p.name in TEXT_FAST else pytest.mark.slow)
+    for p in EXAMPLES])
 def test_every_example_runs_cleanly_as_text(path):
     p = subprocess.run(console_script() + [str(path)], cwd=ROOT, capture_output=True,
                        text=True, env=clean_env(), timeout=120)

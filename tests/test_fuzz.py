@@ -12,10 +12,13 @@ tokens and from arbitrary unicode text. For every statement:
 - no RuntimeWarning reaches the caller;
 - the result can be written as JSON (what `--json` prints).
 
-A default run is 4,000 examples in all (BPSHELL_FUZZ_EXAMPLES changes the number).
-BPSHELL_LONG=1 selects the long profile, 100,000 examples in all:
+The full runs are marked slow (CI runs them; BPSHELL_SLOW=1 runs them locally): 4,000
+examples in all (BPSHELL_FUZZ_EXAMPLES changes the number). BPSHELL_LONG=1 selects the
+long profile, 100,000 examples in all (it runs the slow tests too):
 
     BPSHELL_LONG=1 python -m pytest tests/test_fuzz.py
+
+A default run has brief versions instead, 150 examples in all.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpshell.language.syntax import PATH_COMMANDS, split_statements
+from bpshell.commands.registry import path_words
+from bpshell.language.split import split_statements
 from bpshell.limits import Limits
 from bpshell.session import Session
 
@@ -153,7 +157,7 @@ def defang(source: str) -> str:
             continue
         word = parts[0]
         rest = parts[1].strip() if len(parts) > 1 else ""
-        if word in PATH_COMMANDS:
+        if word in path_words():
             risky = bool(rest) and not _SAFE_PATH.fullmatch(rest)
         else:
             risky = word == "plot" and not _GRAMMAR_PLOT.fullmatch(chunk.text)
@@ -372,6 +376,7 @@ SETUP = st.lists(st.builds(lambda n, v: f"{n} = {v}", names, VALUES), max_size=6
 programs = st.builds(lambda a, b: a + b, SETUP, st.lists(STATEMENTS, min_size=1, max_size=6))
 
 
+@pytest.mark.slow
 @profile("grammar")
 @given(programs, st.sampled_from(["\n", "; ", "\r\n"]))
 def test_grammar_programs(stmts: list[str], sep: str) -> None:
@@ -404,6 +409,7 @@ def mutated_programs(draw) -> str:
     return text
 
 
+@pytest.mark.slow
 @profile("mutated")
 @given(mutated_programs())
 def test_mutated_programs(source: str) -> None:
@@ -414,6 +420,7 @@ def test_mutated_programs(source: str) -> None:
 
 
 
+@pytest.mark.slow
 @profile("soup")
 @given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=40),
        st.sampled_from(["", " "]))
@@ -424,6 +431,7 @@ def test_token_soup(tokens: list[str], joiner: str) -> None:
 # ---------------------------------------------------------------- arbitrary text
 
 
+@pytest.mark.slow
 @profile("text")
 @given(st.one_of(
     st.text(max_size=300),
@@ -438,15 +446,43 @@ def test_random_text(source: str) -> None:
 # ---------------------------------------------------------------- targeted properties
 
 
+@pytest.mark.slow
 @profile("live")
 @given(st.lists(STATEMENTS, min_size=1, max_size=5))
 def test_failed_statement_in_a_live_session_changes_nothing(stmts: list[str]) -> None:
     # a session with values, formulas and functions, then generated statements
     s = new_session()
-    setup = ("x = 0.5\nw = [0.1, -0.2]\nb = 0.3\nW = randn(2, 2)\nX = [[1, 2], [3, 4]]\n"
-             "t = [1, 0]\ndef f(u) = u*sigmoid(u)\ndef g(u, v) = u*v + tanh(u)\n"
-             "h = f(X @ W + b)\nloss = softmax_cross_entropy(h, t)\ny = g(x, b)")
-    for r in s.run(setup):
+    for r in s.run(LIVE_SETUP):
+        assert r["ok"], r
+    run_checked("\n".join(stmts), s)
+
+
+# ---------------------------------------------------------------- brief versions (default run)
+
+BRIEF = settings(PROFILE, max_examples=min(PROFILE.max_examples, 120))
+LIVE_SETUP = ("x = 0.5\nw = [0.1, -0.2]\nb = 0.3\nW = randn(2, 2)\nX = [[1, 2], [3, 4]]\n"
+              "t = [1, 0]\ndef f(u) = u*sigmoid(u)\ndef g(u, v) = u*v + tanh(u)\n"
+              "h = f(X @ W + b)\nloss = softmax_cross_entropy(h, t)\ny = g(x, b)")
+ANY_SOURCE = st.one_of(
+    st.builds("\n".join, programs),
+    mutated_programs(),
+    st.builds(" ".join, st.lists(st.sampled_from(TOKENS), min_size=1, max_size=40)),
+    st.text(max_size=300),
+)
+
+
+@BRIEF
+@given(ANY_SOURCE)
+def test_every_source_briefly(source: str) -> None:
+    # grammar programs, mutations, token soup and text: the properties on a few examples
+    run_checked(source)
+
+
+@settings(BRIEF, max_examples=min(PROFILE.max_examples, 30))
+@given(st.lists(STATEMENTS, min_size=1, max_size=5))
+def test_live_session_briefly(stmts: list[str]) -> None:
+    s = new_session()
+    for r in s.run(LIVE_SETUP):
         assert r["ok"], r
     run_checked("\n".join(stmts), s)
 
@@ -457,13 +493,21 @@ def test_profiles_are_registered() -> None:
     assert math.isclose(total, PROFILE.max_examples, rel_tol=0.01)
 
 
-@pytest.mark.parametrize("source", [
-    "x = 1\ny = x + 1\nx = 'a'",
-    "def f(u) = u*u\nf(3)\ndef f(u) = f(u)",
-    "a = zeros(1000, 1000)",
-    "(" * 100 + "1" + ")" * 100,
-])
+# source -> (ok, value or error type) per statement, worked out by hand: a string is not
+# bpshell; f calling itself is refused; 10**6 elements are over the fuzzing bound of
+# 20,000; 100 brackets are over its depth bound of 60
+KNOWN = {
+    "x = 1\ny = x + 1\nx = 'a'": [(True, 1.0), (True, 2.0), (False, "syntax")],
+    "def f(u) = u*u\nf(3)\ndef f(u) = f(u)": [(True, None), (True, 9.0), (False, "error")],
+    "a = zeros(1000, 1000)": [(False, "limit")],
+    "(" * 100 + "1" + ")" * 100: [(False, "syntax")],
+}
+
+
+@pytest.mark.parametrize("source", list(KNOWN), ids=["rebind", "recursion", "bomb", "deep"])
 def test_run_checked_accepts_known_sources(source: str) -> None:
     # the property checker itself on sources whose outcome is known
     results = run_checked(source)
     assert results and all(isinstance(r, dict) for r in results)
+    outcome = [(r["ok"], r.get("value") if r["ok"] else r["error"]["type"]) for r in results]
+    assert outcome == KNOWN[source]

@@ -380,8 +380,8 @@ def test_residual_block_matches_finite_differences():
 # ---------------------------------------------------------------- a long chain
 
 
-def test_chain_of_100000_nodes_forward_and_backward():
-    n = 100_000
+def check_chain_forward_and_backward(n: int) -> None:
+    """h_i = h_(i-1) + 1e-4*tanh(h_(i-1)) for n steps, against the closed form run here."""
     src = "h0 = 0.5\n" + "\n".join(
         f"h{i} = h{i - 1} + 0.0001*tanh(h{i - 1})" for i in range(1, n + 1))
     s = Session()
@@ -405,6 +405,16 @@ def test_chain_of_100000_nodes_forward_and_backward():
     for _ in range(n):
         h = h + 0.0001 * math.tanh(h)
     assert r["value"] == pytest.approx(h, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_chain_of_100000_nodes_forward_and_backward():
+    check_chain_forward_and_backward(100_000)
+
+
+def test_chain_deeper_than_the_recursion_limit_forward_and_backward():
+    # the fast version: deeper than Python's default recursion limit (1000) all the same
+    check_chain_forward_and_backward(3_000)
 
 
 # ---------------------------------------------------------------- stability at +-1000

@@ -221,6 +221,7 @@ def test_pty_session_with_completion_multiline_and_history(tmp_path):
     assert "+x = 2" in history and "+y = sigmoid(x\n+)" in history
 
 
+@pytest.mark.slow
 def test_pty_ctrl_c_interrupts_a_long_computation_and_keeps_the_session(tmp_path):
     child = spawn(tmp=tmp_path)
     child.sendline("seed 0; X = randn(200, 200); W = randn(200, 200); loss = sum(X @ W)")
@@ -253,6 +254,7 @@ def test_pty_dash_i_runs_a_script_then_stays(tmp_path):
     child.expect(pexpect.EOF)
 
 
+@pytest.mark.slow
 def test_pty_history_in_xdg_state_home(tmp_path):
     child = spawn(tmp=tmp_path, env_extra={"BPSHELL_HISTORY": "",
                                            "XDG_STATE_HOME": str(tmp_path / "xdg")})

@@ -99,6 +99,33 @@ def test_plot_writes_a_png(tmp_path):
     assert np.max(r["dy"]) == pytest.approx(0.25, abs=1e-3)
 
 
+def test_interrupt_during_fit_keeps_the_parameters_reached():
+    # the fast, in-process version of the next test: Ctrl-C (KeyboardInterrupt in the main
+    # thread) stops the fit; w has moved from 5 toward the minimum at 2 and stays there
+    import _thread
+    import threading
+
+    s = Session()
+    assert all(r["ok"] for r in s.run("w = 5\nloss = (w - 2)**2"))
+    timer = threading.Timer(1.0, _thread.interrupt_main)  # the fit runs by then, even loaded
+    timer.start()
+    try:
+        fit = s.run("fit loss lr 0.0000001 steps 100000000 wrt w every 1000000")[-1]
+    finally:
+        timer.cancel()
+    assert fit["ok"] and fit["interrupted"] is True, fit
+    assert 0 < fit["steps_done"] < 100000000
+    # each step moves w by lr * 2*(w - 2): k steps leave w - 2 = 3 * (1 - 2e-7)**k (the
+    # interrupt may land between a step's update and its count: k or k + 1 steps); each
+    # step rounds w (about 5) by up to 4.4e-16, so 10**5 steps may drift by 1e-10
+    k = fit["steps_done"]
+    w = s.run("w")[-1]["value"]
+    drift = 5e-16 * k + 1e-12
+    assert 2 + 3 * (1 - 2e-7) ** (k + 1) - drift <= w <= 2 + 3 * (1 - 2e-7) ** k + drift
+    assert 2 < w < 5
+
+
+@pytest.mark.slow
 def test_sigint_during_fit_keeps_the_parameters_reached(tmp_path):
     # a fit far too long to finish; SIGINT stops it, the session goes on to print w
     script = tmp_path / "long.bp"

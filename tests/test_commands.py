@@ -101,3 +101,37 @@ def test_a_mistyped_option_names_the_options_of_its_command():
     message = r["error"]["message"]
     assert "'stpes'" in message and "'steps N'" in message and "'wrt a, b'" in message
     assert r["error"]["column"] == 30
+
+
+def _results_of_examples_and_scripts():
+    """Results of every command example, every script in examples/, and edge cases."""
+    out = []
+    for path in sorted((ROOT / "examples").glob("*.bp")):
+        s = Session()
+        out += s.run(path.read_text(encoding="utf-8"))
+    s = Session()
+    out += s.run("y = sigmoid(x); grad y; x = 2; grad y; explain y; check y; z = [1, 2] * y; "
+                 "grad z; tree z; diff tanh(u) wrt u; vars; help; help draw; del z; "
+                 "log(0); grad y with 3")
+    return out
+
+
+def test_every_result_holds_only_its_declared_fields():
+    from bpshell.results.fields import problems
+
+    results = _results_of_examples_and_scripts()
+    kinds = {r["kind"] for r in results if r["ok"]}
+    assert {"grad", "explain", "check", "tree", "diff", "vars", "help", "fit"} <= kinds
+    for r in results:
+        if r["ok"]:
+            assert problems(table()[r["kind"]].fields, r) == [], (r["kind"], r["source"])
+
+
+def test_a_result_with_an_undeclared_or_mistyped_field_is_found():
+    from bpshell.results.fields import problems
+
+    fields = table()["seed"].fields
+    assert problems(fields, {"kind": "seed", "seed": 3}) == []
+    assert problems(fields, {"kind": "seed", "seed": "3"}) == [
+        "'seed' is a str, declared <class 'int'>"]
+    assert problems(fields, {"kind": "seed", "sede": 3}) == ["undeclared field 'sede'"]

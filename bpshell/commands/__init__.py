@@ -5,6 +5,7 @@ module named here.
 """
 
 from bpshell.commands import (  # noqa: F401
+    codegen,
     draw,
     files,
     gradients,

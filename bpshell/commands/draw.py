@@ -21,7 +21,8 @@ DRAW_MAX_NODES = 400
                 "'layers' draws Affine, ReLU, Sigmoid and Softmax-with-Loss as boxes; "
                 "'forward' leaves the gradients out; 'step K' shows those known after K "
                 "steps of the backward pass, '?' for the rest.",
-                "PNG needs the plot extra (pip install -e '.[plot]') or Graphviz's dot."))
+                "PNG needs the plot extra (pip install -e '.[plot]') or Graphviz's dot."),
+         fields={"of": str, "path": str, "note": str, "nodes": int, "edges": int})
 def draw(session, args: Args, stmt) -> dict:
     from bpshell.numeric.picture import picture
     from bpshell.render.draw import write_drawing

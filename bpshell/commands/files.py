@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 from bpshell.commands.registry import Args, command
 from bpshell.commands.save_script import session_script
 from bpshell.errors import FileError
+from bpshell.fileio import write_atomic
 from bpshell.language.grammar import RawText
 from bpshell.language.source import ScriptError, read_script
 
@@ -15,27 +15,12 @@ from bpshell.language.source import ScriptError, read_script
 @command("save", RawText("path", required=True),
          summary="write the session's definitions as a script that replays to the same state",
          examples=("save session.bp",), group="files",
-         files=True)
+         files=True,
+         fields={"path": str, "statements": int})
 def save(session, args: Args, stmt) -> dict:
     path = _path(args, "save", stmt)
     text = session_script(session.state)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = None
-    try:
-        # a temporary file, then a rename: an interrupted save leaves the old file whole
-        fd, tmp = tempfile.mkstemp(prefix=".bpshell-", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
-        raise FileError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}",
-                        *stmt.pos) from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, text)
     statements = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
     return {"kind": "save", "path": path, "statements": statements}
 
@@ -44,7 +29,8 @@ def save(session, args: Args, stmt) -> dict:
          summary="run a script inside this session, all or nothing",
          examples=("run examples/apple.bp",), group="files", files=True,
          notes=("If any statement of the script fails, the session is left as it was "
-                "before 'run'.",))
+                "before 'run'.",),
+         fields={"path": str, "results": list})
 def run(session, args: Args, stmt) -> dict:
     path = _path(args, "run", stmt)
     text = read_source(path, stmt.pos)
@@ -55,7 +41,8 @@ def run(session, args: Args, stmt) -> dict:
 @command("export", RawText("path", required=True),
          summary="write the output so far as shown (.svg, .html or .txt)",
          examples=("export session.svg",), group="files",
-         files=True)
+         files=True,
+         fields={"path": str})
 def export(session, args: Args, stmt) -> dict:
     path = _path(args, "export", stmt)
     if not path.endswith((".svg", ".html", ".txt")):

@@ -7,6 +7,7 @@ from bpshell.errors import BpError
 from bpshell.evaluate import nonfinite, shape_of
 from bpshell.language.grammar import Expr, Flag, Names, Number, Target
 from bpshell.numeric.passes import to_plain
+from bpshell.results.fields import FINDINGS, VALUE
 
 CHECK_EPS, CHECK_ATOL, CHECK_RTOL = 1e-6, 1e-5, 1e-3  # torch.autograd.gradcheck's defaults
 CHECK_MAX_ELEMENTS = 2000  # per leaf; larger leaves are checked at evenly spread elements
@@ -20,7 +21,9 @@ TREE_MAX_NODES = 400
          notes=("The upstream gradient is 1 for a scalar, ones for an array, or the value "
                 "after 'with' (the book's dout).",
                 "With symbols unbound, the gradients are expressions, built by reverse mode "
-                "over each node's local derivative."))
+                "over each node's local derivative."),
+         fields={"of": str, "value": VALUE, "shape": list, "symbolic": bool, "grads": dict,
+                 "nonfinite": list, "steps": list, "definitions": dict, **FINDINGS})
 def grad(session, args: Args, stmt) -> dict:
     ev = session.ev
     plan, grads, out = ev.gradients(args.name, args.wrt or None, args.upstream, stmt.pos)
@@ -42,7 +45,9 @@ def grad(session, args: Args, stmt) -> dict:
          examples=("check y", "check loss atol 1e-6"), group="gradients",
          notes=(f"Defaults eps {CHECK_EPS:g}, atol {CHECK_ATOL:g}, rtol {CHECK_RTOL:g}, as "
                 "torch.autograd.gradcheck; a leaf passes when |backprop - numeric| <= "
-                "atol + rtol*|numeric| at every element checked.",))
+                "atol + rtol*|numeric| at every element checked.",),
+         fields={"of": str, "passed": bool, "eps": float, "atol": float, "rtol": float,
+                 "results": dict, "kinks": list})
 def check(session, args: Args, stmt) -> dict:
     from bpshell.numeric.check import gradient_check
     from bpshell.numeric.diagnose import kinks
@@ -68,7 +73,8 @@ def check(session, args: Args, stmt) -> dict:
          summary="the backward pass as a ledger: local derivative x upstream = downstream",
          examples=("explain y", "explain loss step"), group="gradients",
          notes=("'step' walks the backward pass one node at a time in the shell; in a "
-                "script it prints the steps one after another.",))
+                "script it prints the steps one after another.",),
+         fields={"of": str, "value": VALUE, "step": bool, "rows": list, "leaves": list, **FINDINGS})
 def explain(session, args: Args, stmt) -> dict:
     from bpshell.numeric.explain import explain as ledger
 
@@ -84,7 +90,8 @@ def explain(session, args: Args, stmt) -> dict:
 
 @command("tree", Target(),
          summary="the graph of NAME with values, local derivatives and, after grad, gradients",
-         examples=("tree price",), group="gradients")
+         examples=("tree price",), group="gradients",
+         fields={"of": str, "root": dict, "has_grads": bool})
 def tree(session, args: Args, stmt) -> dict:
     from bpshell.numeric.tree import build_tree
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from bpshell.commands.registry import Args, command
 from bpshell.language.grammar import RawText
+from bpshell.results.fields import TEXT
 
 
 @command("help", RawText("topic", meta="TOPIC"),
          summary="this help; 'help NAME' for one command, function or operator",
-         examples=("help", "help grad", "help functions"), group="session")
+         examples=("help", "help grad", "help functions"), group="session",
+         fields={"topic": TEXT, "entries": list})
 def show_help(session, args: Args, stmt) -> dict:
     from bpshell.commands.help import help_result
 
@@ -16,6 +18,7 @@ def show_help(session, args: Args, stmt) -> dict:
 
 
 @command("exit", summary="leave the shell (Ctrl-D does too)", examples=("exit",),
-         group="session", aliases=("quit",))
+         group="session", aliases=("quit",),
+         fields={})
 def leave(session, args: Args, stmt) -> dict:
     return {"kind": "exit"}

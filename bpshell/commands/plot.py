@@ -12,6 +12,7 @@ from bpshell.graph.build import Builder, Leaf
 from bpshell.language.grammar import Expr, Names, OneName, Range, RestPath
 from bpshell.language.printer import to_text
 from bpshell.numeric.passes import Plan
+from bpshell.results.fields import NONE, TEXT
 
 
 @command("plot", Expr("expr"), OneName("wrt", "wrt", required=True,
@@ -21,7 +22,9 @@ from bpshell.numeric.passes import Plan
          summary="plot an expression and its derivative ('to FILE.png' saves it)",
          examples=("plot sigmoid(x) wrt x from -6 to 6",), group="values", files=True,
          notes=("Without 'from A to B' the points are the values of the 'wrt' name, and "
-                "'data a, b' adds those names' values as points.",))
+                "'data a, b' adds those names' values as points.",),
+         fields={"expr": str, "wrt": str, "x": np.ndarray, "y": np.ndarray, "dy": (np.ndarray,
+                 NONE), "data": dict, "data_x": (np.ndarray, NONE), "file": TEXT})
 def plot(session, args: Args, stmt) -> dict:
     xs = _points(session, args, stmt)
     y, dy = _curve(session, args, stmt, xs)

@@ -8,8 +8,8 @@ checks that each has a renderer, a runnable example and a README row.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from bpshell.language.grammar import Grammar, is_raw, option_words
@@ -50,6 +50,7 @@ class Command:
     kind: str = ""  # the result kind its renderer draws; the name unless told
     files: bool = False  # it reads or writes files
     hidden: bool = False  # a statement form (assignment, value) rather than a command word
+    fields: Mapping[str, object] = field(default_factory=dict)  # the result's fields, typed
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -62,7 +63,8 @@ _WORDS: dict[str, Command] = {}  # names and aliases, filled once every module i
 
 def command(name: str, *grammar, summary: str, examples: tuple[str, ...] | list[str],
             group: str, aliases: tuple[str, ...] = (), notes: tuple[str, ...] = (),
-            kind: str = "", files: bool = False, hidden: bool = False):
+            kind: str = "", files: bool = False, hidden: bool = False,
+            fields: Mapping[str, object] | None = None):
     """Declare a command; the decorated function runs it as fn(session, args, stmt)."""
     if group not in GROUPS:
         raise ValueError(f"unknown help group {group!r}")
@@ -71,7 +73,8 @@ def command(name: str, *grammar, summary: str, examples: tuple[str, ...] | list[
         if name in COMMANDS:
             raise ValueError(f"command {name!r} declared twice")
         COMMANDS[name] = Command(name, tuple(grammar), summary, tuple(examples), fn, group,
-                                 aliases, tuple(notes), kind or name, files, hidden)
+                                 aliases, tuple(notes), kind or name, files, hidden,
+                                 dict(fields or {}))
         return fn
 
     return register

@@ -8,6 +8,9 @@ from bpshell.graph.build import Leaf
 from bpshell.language.grammar import Flag, Names, Number, Target
 from bpshell.numeric.passes import to_plain
 
+TRAINED = {"of": str, "lr": float, "optimizer": str, "updated": list, "loss_before": float,
+           "loss_after": float}
+
 _LR = Number("lr", "lr", required=True,
              why="'{command}' needs a learning rate: '{command} LOSS lr 0.1'")
 _COMMON = (Names("wrt", "wrt"), Number("momentum", "momentum"), Flag("adam", "adam"))
@@ -34,7 +37,8 @@ def _train(session, args: Args, stmt, steps: int, every: int, progress) -> dict:
 @command("step", Target(), _LR, *_COMMON,
          summary="one gradient-descent step on the leaves after 'wrt' (every leaf without)",
          examples=("step loss lr 0.1 wrt w, b",), group="training",
-         notes=("Plain SGD unless 'momentum M' or 'adam' is given.",))
+         notes=("Plain SGD unless 'momentum M' or 'adam' is given.",),
+         fields=TRAINED)
 def step(session, args: Args, stmt) -> dict:
     out = _train(session, args, stmt, 1, 1, None)
     for k in ("trace", "steps_done", "interrupted"):
@@ -46,7 +50,9 @@ def step(session, args: Args, stmt) -> dict:
          Number("every", "every", integer=True, meta="K"), *_COMMON,
          summary="repeat 'step': 'steps N' times, a loss line every K steps",
          examples=("fit loss lr 0.1 steps 200 wrt w, b every 50",), group="training",
-         notes=("Ctrl-C stops a fit and keeps the parameters it reached.",))
+         notes=("Ctrl-C stops a fit and keeps the parameters it reached.",),
+         fields={**TRAINED, "steps": int, "every": int, "steps_done": int, "trace": list,
+                 "interrupted": bool})
 def fit(session, args: Args, stmt) -> dict:
     steps = 100 if args.steps is None else args.steps
     every = max(1, steps // 10) if args.every is None else args.every

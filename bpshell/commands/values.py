@@ -10,10 +10,13 @@ from bpshell.graph.build import Formula, Leaf, calls_of, refs_of
 from bpshell.language.grammar import Names, Number, Signature
 from bpshell.numeric.passes import to_plain
 from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.results.fields import VALUE
 
 
 @command("assign", summary="bind a name; a right side that reads its own name is an update",
-         examples=("x = 2", "y = sigmoid(w*x + b)"), group="values", hidden=True)
+         examples=("x = 2", "y = sigmoid(w*x + b)"), group="values", hidden=True,
+         fields={"name": str, "value": VALUE, "shape": list, "expr": str, "update": bool,
+                 "symbols": list})
 def assign(session, args: Args, stmt) -> dict:
     state, ev = session.state, session.ev
     name = args.name
@@ -43,7 +46,8 @@ def assign(session, args: Args, stmt) -> dict:
 
 
 @command("value", summary="an expression alone shows its value; `_` is the last one",
-         examples=("2 * 3", "sigmoid(0)"), group="values", hidden=True)
+         examples=("2 * 3", "sigmoid(0)"), group="values", hidden=True,
+         fields={"value": VALUE, "shape": list, "expr": str, "symbols": list})
 def value(session, args: Args, stmt) -> dict:
     state, ev = session.state, session.ev
     plan, v = ev.evaluate(ev.fold(args.expr, state.serial), state.serial)
@@ -58,7 +62,8 @@ def value(session, args: Args, stmt) -> dict:
          examples=("def swish(u) = u*sigmoid(u)", "def affine(x, w, b) = x @ w + b"),
          group="values",
          notes=("A body that is elementwise in its parameters alone becomes one op with a "
-                "derived derivative; any other body is inlined where it is called.",))
+                "derived derivative; any other body is inlined where it is called.",),
+         fields={"name": str, "params": list, "expr": str, "elementwise": bool})
 def define(session, args: Args, stmt) -> dict:
     from bpshell.symbolic.userfuncs import make_user_function
 
@@ -96,7 +101,8 @@ def _calls_closure(funcs: dict, fname: str) -> set[str]:
 
 @command("del", Names("names", required=True),
          summary="forget names or functions (their users see them as symbols again)",
-         examples=("del x", "del apple, n"), group="session")
+         examples=("del x", "del apple, n"), group="session",
+         fields={"names": list})
 def delete(session, args: Args, stmt) -> dict:
     state = session.state
     for n in args.names:
@@ -115,7 +121,8 @@ def delete(session, args: Args, stmt) -> dict:
 
 
 @command("vars", summary="every name with its definition and value, and every function",
-         examples=("vars",), group="session")
+         examples=("vars",), group="session",
+         fields={"vars": list, "functions": list})
 def show_vars(session, args: Args, stmt) -> dict:
     state, ev = session.state, session.ev
     out = []
@@ -136,7 +143,8 @@ def show_vars(session, args: Args, stmt) -> dict:
 
 
 @command("reset", summary="forget every name, function and the random seed",
-         examples=("reset",), group="session")
+         examples=("reset",), group="session",
+         fields={})
 def reset(session, args: Args, stmt) -> dict:
     session.replace_state()
     return {"kind": "reset"}
@@ -144,7 +152,8 @@ def reset(session, args: Args, stmt) -> dict:
 
 @command("seed", Number("seed", integer=True, minimum=0, meta="N",
                         why="'seed' needs a number: 'seed 0'"),
-         summary="make random values reproducible", examples=("seed 0",), group="session")
+         summary="make random values reproducible", examples=("seed 0",), group="session",
+         fields={"seed": int})
 def seed(session, args: Args, stmt) -> dict:
     session.state.reseed(args.seed)
     return {"kind": "seed", "seed": args.seed}

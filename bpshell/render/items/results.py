@@ -272,3 +272,10 @@ def _draw(r: dict, style: Style) -> list[Item]:
     if r.get("note"):
         out.append(line((r["note"], DIM), indent=2))
     return out
+
+
+@renders("codegen")
+def _codegen(r: dict, style: Style) -> list[Item]:
+    if r["path"]:
+        return _note(f"wrote the {r['target']} code of {r['of']} to {r['path']}")
+    return [line(text) for text in r["code"].rstrip("\n").split("\n")]

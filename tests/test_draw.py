@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -467,3 +468,21 @@ def test_the_render_side_does_not_import_the_engine():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.stdout.strip() == "[]"
+
+
+FIGURES = {"apple.bp": "apple.svg", "add_mul.bp": "apple_orange.svg",
+           "sigmoid.bp": "sigmoid.svg", "sigmoid_nodes.bp": "sigmoid_nodes.svg",
+           "affine.bp": "affine.svg", "two_layer_net.bp": "two_layer_net.svg"}
+
+
+@pytest.mark.parametrize("script, figure", sorted(FIGURES.items()))
+def test_the_committed_figures_are_what_the_examples_draw(script, figure, tmp_path,
+                                                          monkeypatch):
+    # the README shows docs/figures/apple.svg: it must be what its own command draws
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs" / "figures").mkdir(parents=True)
+    results = Session().run((root / "examples" / script).read_text(encoding="utf-8"))
+    assert all(r["ok"] for r in results)
+    drawn = (tmp_path / "docs" / "figures" / figure).read_text(encoding="utf-8")
+    assert drawn == (root / "docs" / "figures" / figure).read_text(encoding="utf-8")

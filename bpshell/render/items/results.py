@@ -268,7 +268,8 @@ def _run(r: dict, style: Style) -> list[Item]:
 
 @renders("draw")
 def _draw(r: dict, style: Style) -> list[Item]:
-    out = _note(f"drew {r['of']} to {r['path']} ({r['nodes']} nodes, {r['edges']} arrows)")
+    where = r["path"] if len(r["paths"]) == 1 else f"{r['paths'][0]} ... {r['path']}"
+    out = _note(f"drew {r['of']} to {where} ({r['nodes']} nodes, {r['edges']} arrows)")
     if r.get("note"):
         out.append(line((r["note"], DIM), indent=2))
     return out

@@ -10,6 +10,8 @@ upstream gradient is a symbol (the book's dout) and each downstream gradient a p
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from bpshell.errors import BpError
@@ -73,6 +75,8 @@ class Formulas:
         self.locals: dict[int, list[dict]] = {}
         for i, entries in raw_locals.items():
             for e in entries:
+                if e["rule"]:
+                    e["local"] = self._rule(i, e["local"])
                 if e.get("expr") is not None:
                     e["expr"] = e["expr"].xreplace(final)
                     e["local"] = text(e["expr"])
@@ -89,6 +93,16 @@ class Formulas:
     def definition(self, i: int) -> str | None:
         """`u1`'s expression, for a node that has a short name."""
         return self.text[i][0] if i in self.short else None
+
+    def _rule(self, i: int, rule: str) -> str:
+        """A structural rule in the node's own input names: dW = X.T @ dY, not dB = A.T @ dY."""
+        node = self.graph.nodes[i]
+        names = [self.name(a) for a in node.args]
+        if not node.op.rule_shapes or not all(n.isidentifier() for n in names):
+            return rule
+        table = dict(zip(node.op.inputs, names))
+        operands = "|".join(map(re.escape, node.op.inputs))
+        return re.sub(rf"\b(d?)({operands})\b", lambda m: m[1] + table[m[2]], rule)
 
     def is_constant(self, i: int) -> bool:
         return i in self.const or self.graph.nodes[i].kind == "const"

@@ -136,9 +136,11 @@ def forms(op: Op, pattern: tuple) -> list[Form]:
     number for a constant input (1/u is (1, 0)): constants specialise the form.
     """
     cache = _FORMS.setdefault(op, {})
-    hit = cache.get(pattern)
+    # keyed with constants tagged: SymPy's Integer(1) == 1 would collide with variable 1
+    key = tuple(p if isinstance(p, int) else ("c", p) for p in pattern)
+    hit = cache.get(key)
     if hit is None:
-        hit = cache[pattern] = _derive(op, pattern)
+        hit = cache[key] = _derive(op, pattern)
     return hit
 
 

@@ -214,8 +214,8 @@ def test_diff_forms_for_the_learner():
 
 def test_simplified_is_not_printed_when_it_is_the_same():
     out = Session().run("diff tanh(x) wrt x")
-    from bpshell.render.items.results import _diff
     from bpshell.render.format import Style
+    from bpshell.render.items.results import _diff
     from bpshell.render.text import to_text as render_items
 
     shown = render_items(_diff(out[-1], Style()))

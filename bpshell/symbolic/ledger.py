@@ -60,29 +60,35 @@ class Formulas:
             for e in entries:
                 if e.get("expr") is not None:
                     mentioned |= e["expr"].free_symbols
-        self.short: dict[int, str] = {}
+        self.short = self._short_names(holders, mentioned, taken)
+        self.sym = {i: symbol(self.name(i)) for i in self.ids if i not in self.const}
+        final = {holders[i]: self.const.get(i, self.sym.get(i)) for i in self.ids}
+        self.locals: dict[int, list[dict]] = {i: [self._finish(i, e, final) for e in entries]
+                                              for i, entries in raw_locals.items()}
+
+    def _short_names(self, holders: dict, mentioned: set, taken) -> dict[int, str]:
+        """u1, u2, ... in reading order, for the unnamed nodes a formula mentions."""
+        graph = self.graph
         used = set(taken) | set(graph.named) | {n.name for n in graph.nodes if n.name}
-        k = 0
+        short, k = {}, 0
         for i in self.order:
-            node = graph.nodes[i]
-            if holders[i] in mentioned and not node.name and i not in self.const:
+            if holders[i] in mentioned and not graph.nodes[i].name and i not in self.const:
                 k += 1
                 while f"u{k}" in used:
                     k += 1
-                self.short[i] = f"u{k}"
-        self.sym = {i: symbol(self.name(i)) for i in self.ids if i not in self.const}
-        final = {holders[i]: self.const.get(i, self.sym.get(i)) for i in self.ids}
-        self.locals: dict[int, list[dict]] = {}
-        for i, entries in raw_locals.items():
-            for e in entries:
-                if e["rule"]:
-                    e["local"] = self._rule(i, e["local"])
-                if e.get("expr") is not None:
-                    e["expr"] = e["expr"].xreplace(final)
-                    e["local"] = text(e["expr"])
-                if e.get("mask") is not None:
-                    e["mask"] = text(e["mask"].xreplace(final))
-            self.locals[i] = entries
+                short[i] = f"u{k}"
+        return short
+
+    def _finish(self, i: int, e: dict, final: dict) -> dict:
+        """An entry with its placeholders replaced by the names chosen, as text."""
+        if e["rule"]:
+            e["local"] = self._rule(i, e["local"])
+        if e.get("expr") is not None:
+            e["expr"] = e["expr"].xreplace(final)
+            e["local"] = text(e["expr"])
+        if e.get("mask") is not None:
+            e["mask"] = text(e["mask"].xreplace(final))
+        return e
 
     # -- names and labels
     def name(self, i: int) -> str:

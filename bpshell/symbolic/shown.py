@@ -16,7 +16,7 @@ from sympy.printing.str import StrPrinter
 
 from bpshell.ops.table import OPS, Op
 from bpshell.symbolic.calls import sympy_call, written_out
-from bpshell.symbolic.derive import Y, fit_output_form, substitute_output
+from bpshell.symbolic.derive import fit_output_form, substitute_output
 
 # the distinct inputs of one node, in the order it reads them (x*x has one: V[0])
 V = tuple(sp.Symbol(f"v{i}", real=True) for i in range(6))

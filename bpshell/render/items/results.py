@@ -25,6 +25,7 @@ from bpshell.render.doc import (
     line,
 )
 from bpshell.render.format import Style, is_array, shape_text, summary, value_text
+from bpshell.render.items.arrays import brief
 from bpshell.render.items.findings import findings
 from bpshell.render.registry import items_for, renders
 
@@ -72,7 +73,7 @@ def _grad(r: dict, style: Style) -> list[Item]:
     if r.get("symbolic"):
         return _grad_symbolic(r, style)
     head = line("grad ", (of, NAME), ("  (", DIM), (of, NAME), " = ",
-                (summary(r["value"], style), NUM), (")", DIM))
+                (brief(r["value"], style), NUM), (")", DIM))
     grads = r.get("grads") or {}
     if not grads:
         return [head, line((f"{of} depends on no named input", DIM), indent=2)]

@@ -20,11 +20,13 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_api import book_net_grads
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER5 = ROOT / "examples" / "chapter5.ipynb"
@@ -53,23 +55,6 @@ def loss_line(svg: str) -> list[tuple[float, float]]:
     d = next(p for p in group.iter(f"{SVG}path")).get("d")
     nums = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", d)]
     return list(zip(nums[0::2], nums[1::2]))
-
-
-def book_net_grads(X, t, W1, b1, W2, b2, act: str) -> dict[str, np.ndarray]:
-    """The book's layers in NumPy: Affine, ReLU or Sigmoid, Affine, SoftmaxWithLoss."""
-    a1 = X @ W1 + b1
-    if act == "relu":
-        mask = a1 <= 0
-        h = np.where(mask, 0.0, a1)
-    else:
-        h = 1 / (1 + np.exp(-a1))
-    a2 = h @ W2 + b2
-    p = np.exp(a2 - a2.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    da2 = (p - t) / len(X)
-    dh = da2 @ W2.T
-    da1 = np.where(mask, 0.0, dh) if act == "relu" else dh * h * (1 - h)
-    return {"W1": X.T @ da1, "b1": da1.sum(axis=0), "W2": h.T @ da2, "b2": da2.sum(axis=0)}
 
 
 # ---------------------------------------------------------------- in-process (fast)
@@ -270,6 +255,16 @@ def test_chapter5_stored_outputs_agree_with_the_book():
     assert all(c.outputs for c in nb.cells if c.cell_type == "code" and
                not c.source.startswith("%load_ext")), "run the slow test to store outputs"
     check_chapter5(nb)
+
+
+def test_the_readme_shows_the_error_the_notebook_stored():
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(CHAPTER5, as_version=4)
+    (out,) = [o for o in cell_with(nb, "oops = W1 @ W1").outputs if o["output_type"] == "error"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"counting the `%%bp` line.*?```\n(.*?)```", readme, flags=re.S)[1]
+    shown = textwrap.dedent(block).rstrip().split("\n")  # the block sits in a list item
+    assert shown == [ANSI.sub("", s) for s in out["traceback"]]
 
 
 @pytest.fixture

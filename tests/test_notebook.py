@@ -140,6 +140,41 @@ def test_the_line_magic_reports_columns_in_its_line(ipython):
     assert "a = 1; b = a @ a" in stdout
 
 
+def test_an_interrupted_statement_changes_nothing_and_stops_the_cell(ipython, monkeypatch):
+    import bpshell.notebook
+    from bpshell.session import Session
+
+    run_cell(ipython, "%%bp\nx = 1")
+    real = Session._execute
+
+    def interrupted(self, stmt):
+        if stmt.kind == "assign" and stmt.args["name"] == "y":
+            real(self, stmt)  # the change is made, then Ctrl-C arrives
+            raise KeyboardInterrupt
+        return real(self, stmt)
+
+    monkeypatch.setattr(Session, "_execute", interrupted)
+    result, outputs, stdout = run_cell(ipython, "%%bp\nx = 2\ny = x\nz = 3")
+    assert not result.success and stdout.startswith("interrupted: ")
+    bp = bpshell.notebook.session()
+    assert bp["x"] == 2.0 and "y" not in bp and "z" not in bp
+
+
+def test_export_writes_what_the_cells_showed_and_exit_ends_the_cell(ipython, tmp_path):
+    import bpshell.notebook
+
+    result, outputs, _ = run_cell(ipython, "%%bp\nx = 0.5\ny = sigmoid(x)\nw = x + nope(x)\n")
+    result, outputs, _ = run_cell(ipython, "%%bp\nexport t.txt\nexit\nz = 3")
+    assert result.success
+    assert outputs[-1]["text/plain"].startswith("exit: the rest of the cell")
+    assert "z" not in bpshell.notebook.session()
+    lines = (tmp_path / "t.txt").read_text(encoding="utf-8").split("\n")
+    i = lines.index("x = 0.5")
+    assert lines[i:i + 5] == ["x = 0.5", "y = 0.6224593312",
+                              "<cell>:4:9: error: unknown function 'nope'; 'help functions' "
+                              "lists them", "  w = x + nope(x)", "          ^"]
+
+
 def test_cell_magic_takes_no_options(ipython):
     result, _, _ = run_cell(ipython, "%%bp --fast\nx = 1")
     assert not result.success and "takes no options" in str(result.error_in_exec)

@@ -107,8 +107,9 @@ def error_lines(r: dict, source: str, first_line: int, name: str) -> list[str]:
     if err.get("line"):
         err["line"] += shift
     moved = {**r, "line": r["line"] + shift, "error": err}
-    lines = to_text(error_items(moved, NOTEBOOK, "\n" * shift + source, name)).rstrip(
-        "\n").split("\n")
+    items = error_items(moved, NOTEBOOK, "\n" * shift + source, name)
+    _transcript.extend(items)  # `export` writes errors too, as the shell's does
+    lines = to_text(items).rstrip("\n").split("\n")
     lines[0] = lines[0].replace("error: ", f"{RED}error:{RESET} ", 1)
     if len(lines) == 3:
         lines[2] = f"{RED}{lines[2]}{RESET}"

@@ -321,7 +321,7 @@ def kernel(tmp_path, monkeypatch):
     def execute(nb):
         from nbclient import NotebookClient
 
-        NotebookClient(nb, kernel_name="bpshell-test", timeout=300,
+        NotebookClient(nb, kernel_name="bpshell-test", timeout=300, record_timing=False,
                        resources={"metadata": {"path": str(work)}}).execute()
         return nb
 

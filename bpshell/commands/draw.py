@@ -11,8 +11,13 @@ from bpshell.language.grammar import Flag, Number, RestPath, Target
 DRAW_MAX_NODES = 400
 
 
-@command("draw", Target(), Flag("layers", "layers"), Flag("forward", "forward"),
-         Number("step", "step", integer=True, minimum=0, meta="K"), RestPath("file", "to"),
+@command("draw", Target(doc="the value whose graph is drawn"),
+         Flag("layers", "layers", doc="collapse a net into Affine, ReLU, Sigmoid and "
+              "Softmax-with-Loss boxes"),
+         Flag("forward", "forward", doc="the forward pass only: no gradients"),
+         Number("step", "step", integer=True, minimum=0, meta="K",
+                doc="the backward pass after K nodes, as in the book's step-by-step figures"),
+         RestPath("file", "to", doc="the file to write: .svg, .png or .dot (last on the line)"),
          summary="the graph as the book draws it: values above the arrows, gradients below",
          examples=("draw price", "draw loss layers to net.svg", "draw y step 2 to y2.svg"),
          group="gradients", files=True,

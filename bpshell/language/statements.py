@@ -71,6 +71,8 @@ def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
     if t.kind == "NAME" and t.text in commands:
         if nxt.kind == "OP" and nxt.text == "=":
             raise ParseError(f"'{t.text}' is a command; choose another name", *t.pos)
+        if nxt.kind == "OP" and nxt.text == "(":
+            raise ParseError(_called_like_a_function(p, t.text), *nxt.pos)
         p.next()
         cmd = commands[t.text]
         return Stmt(cmd.name, t.pos, parse_arguments(p, t.text, cmd.grammar))
@@ -92,3 +94,16 @@ def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
         raise ParseError("':' is not part of the language", *p.tok.pos)
     p.end()
     return Stmt("value", pos, {"expr": expr})
+
+
+def _called_like_a_function(p: Parser, word: str) -> str:
+    """`grad(price)`: a command is a word, with its arguments after a space."""
+    inner, depth = [], 0
+    for tok in p.toks[p.i + 2:]:
+        if tok.kind == "END" or (tok.text == ")" and depth == 0):
+            break
+        depth += {"(": 1, ")": -1}.get(tok.text, 0) if tok.kind == "OP" else 0
+        inner.append(tok.text)
+    args = " ".join(inner).replace(" ,", ",") or "NAME"
+    return (f"'{word}' is a command, not a function: write it with a space, "
+            f"'{word} {args}'")

@@ -200,17 +200,6 @@ def _vars(r: dict, style: Style) -> list[Item]:
     return out
 
 
-@renders("help")
-def _help(r: dict, style: Style) -> list[Item]:
-    rows = [[e["name"], e["kind"], e["summary"], e["example"]] for e in r["entries"]]
-    title = None
-    if not r.get("topic"):
-        title = line(("help", HEAD), ("  ('help NAME' for one entry, 'help commands', "
-                                      "'help functions', 'help operators')", DIM))
-    return [Table(["name", "kind", "summary", "example"], rows, title=title,
-                  styles=[NAME, DIM, "", SYM])]
-
-
 # ---------------------------------------------------------------- state changes
 
 

@@ -26,7 +26,8 @@ from bpshell.results.fields import NONE, TEXT
                   "in the terminal"),
          summary="plot an expression and its derivative ('to FILE.png' saves it)",
          examples=("plot sigmoid(x) wrt x from -6 to 6",
-                   "plot tanh(u) wrt u from -3 to 3 to tanh.png", "plot 2*W + 1 wrt W data Y"), group="values", files=True,
+                   "plot tanh(u) wrt u from -3 to 3 to tanh.png", "plot 2*W + 1 wrt W data Y"),
+         group="values", files=True,
          notes=("Without 'from A to B' the points are the values of the 'wrt' name, and "
                 "'data a, b' adds those names' values as points.",),
          fields={"expr": str, "wrt": str, "x": np.ndarray, "y": np.ndarray, "dy": (np.ndarray,

@@ -15,10 +15,9 @@ _LR = Number("lr", "lr", required=True,
              why="'{command}' needs a learning rate: '{command} LOSS lr 0.1'",
              doc="the learning rate")
 _COMMON = (Names("wrt", "wrt", doc="the leaves to train (every leaf without)"),
-           Number("momentum", "momentum", meta="M", doc="SGD with momentum M (PyTorch's form: v = M*v "
-                  "+ g; w -= lr*v)"),
-           Flag("adam", "adam", doc="Adam with PyTorch's defaults (betas 0.9, 0.999, eps "
-                "1e-8)"))
+           Number("momentum", "momentum", meta="M",
+                  doc="SGD with momentum M, as the book writes it: v = M*v - lr*g; w += v"),
+           Flag("adam", "adam", doc="Adam (betas 0.9 and 0.999, eps 1e-8)"))
 _LOSS = Target(doc="the loss to minimize")
 
 

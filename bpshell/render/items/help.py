@@ -11,6 +11,7 @@ from bpshell.render.doc import DERIV, DIM, HEAD, NAME, OP, SYM, Item, Table, lin
 from bpshell.render.format import Style
 from bpshell.render.registry import renders
 
+
 def short(summary: str) -> str:
     """The summary up to its first aside, so that each command takes one line."""
     return summary.split("; ")[0].split(" (")[0]

@@ -67,7 +67,26 @@ class Output:
 
     # ------------------------------------------------------------ showing
     def show(self, result: dict) -> None:
+        if result.get("kind") == "set" and result.get("ok", True):
+            self.reconfigure(result.get("changed") or {})
         self.items(items_for(result, self.style))
+
+    def reconfigure(self, changed: dict) -> None:
+        """`set color ...` and `set ascii ...` take effect from the next result on."""
+        if "color" in changed:
+            tty = self.options.terminal
+            mode = changed["color"]
+            self.options.rich = mode == "always" or (mode == "auto" and tty)
+            self.options.color = mode == "always" or (
+                mode == "auto" and tty and not os.environ.get("NO_COLOR"))
+            self._console = None
+        if "ascii" in changed:
+            from bpshell.render.format import unicode_ok
+
+            self.options.unicode = not changed["ascii"] and unicode_ok(self.out)
+            self._console = None
+        self.style = Style(unicode=self.options.unicode, whole=self.style.whole,
+                           width=self.style.width)
 
     def items(self, items: list[Item], record: bool = True, stream: TextIO | None = None,
               plain: bool = False) -> None:

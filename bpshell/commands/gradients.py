@@ -87,18 +87,24 @@ def check(session, args: Args, stmt) -> dict:
                 "drawn with the current node marked; in a script or a pipe it prints the "
                 "steps one after another.",
                 "Symbols without values give the same ledger as expressions."),
-         fields={"of": str, "value": VALUE, "step": bool, "rows": list, "leaves": list, **FINDINGS})
+         fields={"of": str, "value": (VALUE, str), "step": bool, "symbolic": bool,
+                 "rows": list, "leaves": list, **FINDINGS})
 def explain(session, args: Args, stmt) -> dict:
     from bpshell.numeric.explain import explain as ledger
 
     ev = session.ev
     plan, grads, _ = ev.gradients(args.name, None, None, stmt.pos)
     if plan.values[plan.graph.root] is None:
-        raise BpError(f"{args.name} is symbolic; explain needs values for "
-                      f"{', '.join(sorted(ev.symbols_of(plan)))}", *stmt.pos)
+        from bpshell.symbolic.ledger import symbolic_ledger
+
+        found = symbolic_ledger(plan.graph)
+        return {"kind": "explain", "of": args.name,
+                "value": found["value"], "step": args.step,
+                "symbolic": True, "rows": found["rows"], "leaves": found["leaves"],
+                "nonfinite_value": None, "nonfinite_grad": None, "kinks": [], "hints": []}
     return {"kind": "explain", "of": args.name,
             "value": to_plain(plan.values[plan.graph.root]), "step": args.step,
-            **ledger(plan, grads), **ev.diagnose(plan, grads)}
+            "symbolic": False, **ledger(plan, grads), **ev.diagnose(plan, grads)}
 
 
 @command("tree", Target(doc="the value whose graph is drawn"),

@@ -44,7 +44,7 @@ def make_prompt(session, history: History, **kwargs) -> PromptSession:
         completer=BpCompleter(session),
         complete_while_typing=False,
         lexer=BpLexer(session),
-        validator=BpValidator(session.limits.max_depth),
+        validator=BpValidator(session.limits, len(PROMPT)),
         validate_while_typing=False,
         key_bindings=key_bindings(),
         style=PtStyle.from_dict(STYLE),

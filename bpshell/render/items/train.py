@@ -61,7 +61,7 @@ def _edge(row: dict, d: dict, style: Style) -> tuple[Line, Line]:
         local = line((d["rule"] or f"{style.d('', d['to'])}: {d['local']}", DERIV))
         return local, line((_num(d["value"], style), GRAD))
     local = line((f"{style.d('', d['to'])}: {d['local']}", DERIV))
-    if d["local_value"] is not None:
+    if d["local_value"] is not None and d["local_value"] != d["local"]:
         local.add(f" = {_num(d['local_value'], style)}", NUM)
     times = style.sym("×", "x")
     product = line((f"{_num(d['local_value'], style)} {times} "

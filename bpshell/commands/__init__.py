@@ -11,6 +11,7 @@ from bpshell.commands import (  # noqa: F401
     gradients,
     meta,
     plot,
+    quiz,
     settings,
     symbolic,
     training,

@@ -14,7 +14,7 @@ import numpy as np
 from bpshell.language.printer import to_text
 from bpshell.numeric.diagnose import diagnose
 from bpshell.numeric.passes import Plan, to_plain
-from bpshell.numeric.tree import local_text
+from bpshell.numeric.tree import local_text, output_label
 from bpshell.ops.structural import unbroadcast
 from bpshell.symbolic.local import local
 
@@ -69,7 +69,7 @@ def explain(plan: Plan, grads: list) -> dict:
             continue
         xs = [vals[a] for a in node.args]
         labels = [nodes[a].label for a in node.args]
-        symbolic = local_text(node, labels, node.name or "y")
+        symbolic = local_text(node, labels, output_label(graph, node))
         downstream = []
         for k, a in enumerate(node.args):
             if nodes[a].kind == "const" or grads[a] is None:

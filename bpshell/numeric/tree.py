@@ -20,15 +20,28 @@ def local_text(node: Node, labels: list[str], out_label: str) -> list[str]:
     from bpshell.symbolic.local import local
 
     loc = local(op)
-    subs = {X[k]: sp.Symbol(lbl) for k, lbl in enumerate(labels)}
+    # a label that is an expression (1 + exp(-x)) is a symbol printed in parentheses, so
+    # that -y/(1 + exp(-x)) reads right; a form that is the label alone is left bare
+    subs = {X[k]: sp.Symbol(lbl if lbl.isidentifier() else f"({lbl})")
+            for k, lbl in enumerate(labels)}
     subs[Y] = sp.Symbol(out_label)
+    bare = {str(s): lbl for s, lbl in zip(subs.values(), labels)}
     out = []
     for k in range(op.arity):
         form = loc.output[k] if loc.output[k] is not None else loc.raw[k]
         if loc.output[k] is None and hasattr(loc.call, "func"):
             form = sp.diff(loc.call, X[k])
-        out.append(str(form.xreplace(subs)))
+        text = str(form.xreplace(subs))
+        out.append(bare.get(text, text))
     return out
+
+
+def output_label(graph, node: Node) -> str:
+    """How a node's local derivative names its output: its name, else y, unless the graph
+    has a y of its own (then the node's expression, so that y means one thing)."""
+    if node.name:
+        return node.name
+    return node.label if "y" in graph.named else "y"
 
 
 def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int) -> dict:

@@ -107,6 +107,23 @@ class Output:
             target.write(to_text(items, self.options.unicode))
             target.flush()
 
+    def render(self, items: list[Item]) -> str:
+        """Items as the terminal would show them (ANSI codes when drawn by rich), unwritten."""
+        if not self.options.rich:
+            return to_text(items, self.options.unicode)
+        from rich.console import Console
+
+        from bpshell.render.rich_backend import renderable
+
+        buf = io.StringIO()
+        console = Console(file=buf if self.options.unicode else _AsciiStream(buf),
+                          width=self.style.width, force_terminal=True,
+                          highlight=False, no_color=not self.options.color,
+                          color_system="auto" if self.options.color else None)
+        for item in items:
+            console.print(renderable(item, self.options.unicode))
+        return buf.getvalue()
+
     def echo(self, source: str, show: bool = True) -> None:
         """The statement as typed, `>>> x = 2`, before its result (--echo, and transcripts)."""
         item = line((">>> ", DIM), source.replace("\n", "\n... "))

@@ -28,6 +28,7 @@ STYLES = {
     "head": "bold",
     "warn": "bold yellow",
     "sym": "blue",
+    "current": "reverse bold",  # the node a step-through is at
     "": "",
 }
 

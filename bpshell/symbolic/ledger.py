@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from bpshell.graph.build import Graph
-from bpshell.numeric.tree import local_text
+from bpshell.numeric.tree import local_text, output_label
 from bpshell.symbolic.reverse import expressions, local_derivatives
 
 
@@ -23,12 +23,13 @@ def symbolic_ledger(graph: Graph) -> dict:
     adj[graph.root] = sp.Integer(1)
     received: dict[int, list[dict]] = {}
     rows = []
+    edges = []  # (row, local, downstream) as SymPy, for quiz to check answers against
     for i in range(len(nodes) - 1, -1, -1):
         node, g = nodes[i], adj[i]
         if node.kind != "op" or g == 0:
             continue
         labels = [nodes[a].label for a in node.args]
-        texts = local_text(node, labels, node.name or "y")
+        texts = local_text(node, labels, output_label(graph, node))
         locals_ = local_derivatives(node, value, i)
         downstream = []
         for k, a in enumerate(node.args):
@@ -36,6 +37,7 @@ def symbolic_ledger(graph: Graph) -> dict:
                 continue
             down = g * locals_[k]
             adj[a] = adj[a] + down
+            edges.append((len(rows), locals_[k], down))
             downstream.append({"to": labels[k], "id": a, "local": texts[k],
                                "local_value": str(locals_[k]), "value": str(down),
                                "shape": [], "rule": ""})
@@ -54,7 +56,7 @@ def symbolic_ledger(graph: Graph) -> dict:
 
         written = sympy_call(root.op, *[value[a] for a in root.args])
     return {"rows": rows, "leaves": leaves, "value": str(written), "expressions": value,
-            "adjoints": adj}
+            "adjoints": adj, "edges": edges}
 
 
 def _sum_of(received: dict, i: int) -> list:

@@ -10,7 +10,20 @@ from __future__ import annotations
 
 import re
 
-from bpshell.render.doc import DERIV, DIM, GRAD, NAME, NUM, OP, SYM, Item, Line, TreeNode, line
+from bpshell.render.doc import (
+    CURRENT,
+    DERIV,
+    DIM,
+    GRAD,
+    NAME,
+    NUM,
+    OP,
+    SYM,
+    Item,
+    Line,
+    TreeNode,
+    line,
+)
 from bpshell.render.format import Style, is_array, summary
 from bpshell.render.registry import renders
 
@@ -59,6 +72,8 @@ def op_text(n: dict, style: Style) -> str:
 def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
     op = n.get("op", "")
     head = Line()
+    if n.get("current"):  # the node `explain NAME step` is at
+        head.add(style.sym("▶ ", "> "), CURRENT)
     if op == "const":
         head.add(n.get("expr") or summary(n.get("value"), style), NUM)
     elif op in ("leaf", "symbol"):
@@ -89,6 +104,8 @@ def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
     local = _local_line(n, style)
     if local is not None:
         lines.append(local)
+    if n.get("current"):
+        head.segs = [(text, CURRENT) for text, _ in head.segs]
     return lines
 
 

@@ -139,8 +139,11 @@ def _dispatch(args, p: argparse.ArgumentParser) -> int:
         session.source_name = filename
         if not args.json and not out.options.terminal:
             session.progress = pipe_progress(out)
+        from bpshell.shell.script import script_show
+
         result = run_source(session, source, out, filename, keep_going=args.keep_going,
-                            echo=args.echo, json_out=sys.stdout if args.json else None)
+                            echo=args.echo, json_out=sys.stdout if args.json else None,
+                            show=script_show(session, out))
         status = EXIT_FAILED if result.failed else EXIT_OK
         if result.exit or not args.interactive:
             return status

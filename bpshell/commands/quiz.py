@@ -95,8 +95,6 @@ def _numeric_questions(plan, grads, of: str):
 
 
 def _symbolic_questions(plan, grads, of: str):
-    import sympy as sp
-
     from bpshell.numeric.quiz import Question
     from bpshell.symbolic.ledger import symbolic_ledger
 
@@ -107,9 +105,8 @@ def _symbolic_questions(plan, grads, of: str):
             if graph.nodes[i].kind == "op"}
     out, edge = [], 0
     for r, row in enumerate(found["rows"]):
-        env = {n: sp.Symbol(n, real=True) for n in graph.named}
-        if "y" not in graph.named:
-            env["y"] = full[row["id"]]
+        # y, when the graph has no y of its own, is this node's output
+        env = {} if "y" in graph.named else {"y": full[row["id"]]}
         for d in row["downstream"]:
             _, local, down = found["edges"][edge]
             edge += 1

@@ -104,7 +104,7 @@ def _symbolic_questions(plan, grads, of: str):
     defs = {expressions[i]: full[i] for n, i in graph.named.items()
             if graph.nodes[i].kind == "op"}
     out, edge = [], 0
-    for r, row in enumerate(found["rows"]):
+    for row in found["rows"]:
         # y, when the graph has no y of its own, is this node's output
         env = {} if "y" in graph.named else {"y": full[row["id"]]}
         for d in row["downstream"]:

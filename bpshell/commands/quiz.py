@@ -15,7 +15,8 @@ BUILT_IN = ("apple", "sigmoid", "affine", "random")
 
 @command("quiz", Target(doc="a name of yours, or apple, sigmoid, affine (the book's graphs) "
                         "or random"),
-         summary="practice: give each node's local derivative and downstream gradient",
+         summary="practise the backward pass: each node's local derivative and gradient, "
+                 "checked",
          examples=("quiz price", "quiz apple", "quiz sigmoid"), group="gradients",
          notes=("From the output down, each question asks for a local derivative or for "
                 "the gradient sent down (local x upstream); an answer is any bpshell "

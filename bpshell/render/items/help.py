@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from bpshell.render.doc import DERIV, DIM, HEAD, NAME, OP, SYM, Item, Table, line
 from bpshell.render.format import Style
+from bpshell.render.items.train import fit
 from bpshell.render.registry import renders
 
 
-def short(summary: str) -> str:
-    """The summary up to its first aside, so that each command takes one line."""
-    return summary.split("; ")[0].split(" (")[0]
+def short(summary: str, room: int = 1 << 30) -> str:
+    """The summary up to its first aside; in a narrow terminal, up to its colon, or cut at
+    a word with an ellipsis, so that each command takes one line."""
+    text = summary.split("; ")[0].split(" (")[0]
+    if len(text) > room:
+        text = text.split(": ")[0]
+    if len(text) > room:
+        text = text[: max(room - 1, 10)].rsplit(" ", 1)[0] + "…"
+    return text
 
 
 @renders("help")
@@ -34,18 +41,19 @@ def help_items(r: dict, style: Style) -> list[Item]:
 
 def _overview(r: dict, style: Style) -> list[Item]:
     rows, last = [], None
+    names = max(len(e["name"]) for e in r["entries"])
+    groups = max(len(e.get("group", "")) for e in r["entries"])
+    room = 1 << 30 if style.whole else style.width - names - groups - 7
     for e in r["entries"]:
         group = e.get("group", "")
-        rows.append([group if group != last else "", e["name"], short(e["summary"])])
+        rows.append([group if group != last else "", e["name"], short(e["summary"], room)])
         last = group
     out: list[Item] = [
-        line(("help", HEAD), ("  'help NAME' for a command, option or function; "
-                              "'help gradients' for a group", DIM)),
+        line(("help", HEAD), ("  'help NAME' for a command, option or function", DIM)),
         Table([], rows, styles=[DIM, NAME, ""])]
-    names = [[label, " ".join(found)] for label, found in (r.get("names") or {}).items()]
-    if names:
-        out.append(Table([], names, styles=[DIM, SYM]))
-    return out
+    for label, found in (r.get("names") or {}).items():
+        out.append(line((f"{label}: ", DIM), (" ".join(found), SYM), indent=2))
+    return fit(out, style)
 
 
 def _listing(r: dict) -> list[Item]:

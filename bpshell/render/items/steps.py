@@ -12,6 +12,7 @@ from bpshell.render.doc import DIM, GRAD, HEAD, NAME, Item, Table, line
 from bpshell.render.format import Style, summary
 from bpshell.render.items.train import fit, ledger_block, ledger_table, too_wide
 from bpshell.render.items.tree import tree_items
+from bpshell.render.registry import renders
 from bpshell.render.text import item_lines
 
 
@@ -112,3 +113,13 @@ def known_items(r: dict, known: dict, style: Style) -> list[Item]:
         return []
     return [line(("known so far", HEAD), indent=2),
             Table([], rows, styles=[NAME, GRAD, DIM], indent=4)]
+
+
+@renders("quiz")
+def quiz_items(r: dict, style: Style) -> list[Item]:
+    """A quiz shown rather than asked (inside `run FILE`): the questions, as an exercise."""
+    out: list[Item] = [line(("quiz ", HEAD), (r["of"], NAME),
+                            (f"  {len(r['questions'])} questions, from the output down", DIM))]
+    for k, q in enumerate(r["questions"]):
+        out.append(line((f"{k + 1}. ", DIM), q["prompt"], indent=2))
+    return fit(out, style)

@@ -72,8 +72,7 @@ def op_text(n: dict, style: Style) -> str:
 def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
     op = n.get("op", "")
     head = Line()
-    if n.get("current"):  # the node `explain NAME step` is at
-        head.add(style.sym("▶ ", "> "), CURRENT)
+    head.add(style.sym("▶ ", "> ") if n.get("current") else "", CURRENT)
     if op == "const":
         head.add(n.get("expr") or summary(n.get("value"), style), NUM)
     elif op in ("leaf", "symbol"):
@@ -104,8 +103,13 @@ def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
     local = _local_line(n, style)
     if local is not None:
         lines.append(local)
+    return _marked(lines, n)
+
+
+def _marked(lines: list[Line], n: dict) -> list[Line]:
+    """The node a step-through is at, drawn highlighted."""
     if n.get("current"):
-        head.segs = [(text, CURRENT) for text, _ in head.segs]
+        lines[0].segs = [(text, CURRENT) for text, _ in lines[0].segs]
     return lines
 
 

@@ -19,7 +19,7 @@ DRAW_MAX_NODES = 400
                 doc="the backward pass after K nodes, as in the book's step-by-step figures"),
          RestPath("file", "to", doc="the file to write: .svg, .png or .dot (last on the line)"),
          summary="the graph as the book draws it: values above the arrows, gradients below",
-         examples=("draw price", "draw loss layers to net.svg", "draw y step 2 to y2.svg"),
+         examples=("draw price forward", "draw loss layers to net.svg", "draw y step 2 to y2.svg"),
          group="gradients", files=True,
          notes=("Writes NAME.svg unless 'to FILE' (.svg, .png or .dot) says otherwise; "
                 "'to FILE' comes last.",

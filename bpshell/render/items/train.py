@@ -116,7 +116,12 @@ def fan_in_items(r: dict, style: Style) -> list[Item]:
         out.insert(0, line(("used more than once, so the gradient is a sum:", HEAD), indent=2))
     grads = [[leaf["name"], _num(leaf["grad"], style)] for leaf in r["leaves"]]
     if grads:
-        out.append(Table(["leaf", "gradient"], grads, styles=[NAME, GRAD]))
+        table = Table(["leaf", "gradient"], grads, styles=[NAME, GRAD])
+        if too_wide(table, style):  # one line each, wrapped at spaces by fit()
+            out.append(line(("leaf gradients", HEAD), indent=2))
+            out += [line((style.d("", n), NAME), " = ", (g, GRAD), indent=4) for n, g in grads]
+        else:
+            out.append(table)
     return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bpshell.errors import ParseError
-from bpshell.language.grammar import is_raw, option_words, parse_arguments, parse_raw
+from bpshell.language.grammar import Expr, is_raw, option_words, parse_arguments, parse_raw
 from bpshell.language.parser import Parser, check_name
 from bpshell.language.split import Chunk
 from bpshell.language.tokens import tokenize
@@ -71,7 +71,7 @@ def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
     if t.kind == "NAME" and t.text in commands:
         if nxt.kind == "OP" and nxt.text == "=":
             raise ParseError(f"'{t.text}' is a command; choose another name", *t.pos)
-        if nxt.kind == "OP" and nxt.text == "(":
+        if nxt.kind == "OP" and nxt.text == "(" and not _takes_expression(commands[t.text]):
             raise ParseError(_called_like_a_function(p, t.text), *nxt.pos)
         p.next()
         cmd = commands[t.text]
@@ -94,6 +94,12 @@ def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
         raise ParseError("':' is not part of the language", *p.tok.pos)
     p.end()
     return Stmt("value", pos, {"expr": expr})
+
+
+def _takes_expression(cmd) -> bool:
+    """Whether a command starts with an expression (`diff (a + b)*x wrt x`)."""
+    return bool(cmd.grammar) and cmd.grammar[0].word is None and \
+        isinstance(cmd.grammar[0], Expr)
 
 
 def _called_like_a_function(p: Parser, word: str) -> str:

@@ -48,11 +48,13 @@ def parser() -> argparse.ArgumentParser:
                    help="print each statement (>>> x = 2) before its result")
     p.add_argument("--keep-going", action="store_true",
                    help="run on after an error (the exit status is still 1)")
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+    p.add_argument("--color", choices=("auto", "always", "never"), default=None,
                    help="colours and rich drawing: auto (a terminal, unless NO_COLOR is set), "
                         "always, never")
-    p.add_argument("--ascii", action="store_true",
+    p.add_argument("--ascii", action="store_const", const=True, default=None,
                    help="draw with ASCII only (the default follows the locale)")
+    p.add_argument("--no-config", action="store_true",
+                   help="ignore $XDG_CONFIG_HOME/bpshell/config.toml (see 'set' in the shell)")
     p.add_argument("--version", action="version", version=f"bpshell {__version__}")
     group = p.add_argument_group("limits (each also read from its environment variable)")
     for f in fields(Limits):
@@ -120,19 +122,28 @@ def _dispatch(args, p: argparse.ArgumentParser) -> int:
         p.print_usage(sys.stderr)
         print("bpshell: error: --json needs a script (FILE, -c or stdin)", file=sys.stderr)
         return EXIT_USAGE
-    limits = {f.name: getattr(args, f.name) for f in fields(Limits)}
     from bpshell.session import Session
+    from bpshell.settings import SettingsError, load
 
-    session = Session(limits=Limits.from_env(**limits))
-    out = Output(decide(args.color, sys.stdout, ascii_only=args.ascii))
+    try:
+        settings = load({**vars(args)}, config=not args.no_config)
+    except SettingsError as e:
+        print(f"bpshell: error: {e.message}", file=sys.stderr)
+        return EXIT_USAGE
+    session = Session(limits=settings.limits())
+    session.settings = settings
+    out = Output(decide(settings["color"], sys.stdout, ascii_only=settings["ascii"]))
     if source is not None:
         from bpshell.runner import pipe_progress, run_source
 
         session.source_name = filename
         if not args.json and not out.options.terminal:
             session.progress = pipe_progress(out)
+        from bpshell.shell.script import script_show
+
         result = run_source(session, source, out, filename, keep_going=args.keep_going,
-                            echo=args.echo, json_out=sys.stdout if args.json else None)
+                            echo=args.echo, json_out=sys.stdout if args.json else None,
+                            show=script_show(session, out))
         status = EXIT_FAILED if result.failed else EXIT_OK
         if result.exit or not args.interactive:
             return status

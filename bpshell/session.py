@@ -36,6 +36,8 @@ class Session:
 
     # callable(step, total, loss, every) a front end sets to draw fit progress
     progress = None
+    # the settings the front end loaded (bpshell.settings.Settings); `set` changes them
+    settings = None
 
     def __init__(self, limits: Limits | None = None, seed: int | None = None):
         self.limits = limits or Limits.from_env()

@@ -37,7 +37,7 @@ def test_every_command_has_a_renderer_help_and_examples(cmd):
     assert cmd.summary and cmd.examples
     if not cmd.hidden:
         (entry,) = [e for e in Session().run(f"help {cmd.name}")[-1]["entries"]
-                    if e["name"] == cmd.name]
+                    if e["name"] == cmd.name and e["kind"] == "command"]
         assert entry["summary"] == cmd.summary
         assert entry["usage"].startswith(cmd.name)
 

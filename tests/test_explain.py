@@ -133,25 +133,15 @@ def test_kink_is_named_with_its_convention():
 
 def test_step_mode_reveals_the_book_gradients_one_node_at_a_time():
     # Book fig. 5-14 read right to left: first 1.1 and 200, then 2.2 and 110.
-    import io
-
-    from bpshell.render.out import Options, Output
-    from bpshell.shell.repl import step_through
+    from bpshell.render.format import Style
+    from bpshell.render.items.steps import frame_count, frame_items
+    from bpshell.render.text import to_text
 
     s = Session()
     r = s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; explain price step")[-1]
-    frames: list[str] = []
-    buf = io.StringIO()
-    out = Output(Options(), out=buf)
-
-    def more() -> bool:
-        frames.append(buf.getvalue())
-        buf.seek(0)
-        buf.truncate()
-        return True
-
-    step_through(s, out, r, more)
-    first, second = frames
-    assert "grad 200" not in first and "grad 2.2" not in first
+    tree = s.run("tree price")[-1]
+    frames = [to_text(frame_items(r, k, Style(), tree)) for k in range(frame_count(r))]
+    first, second, third = frames
+    assert "grad 200" not in first and "grad 2.2" not in first and "▶ price" in first
     assert "grad 1.1" in second and "grad 200" in second and "grad 2.2" not in second
-    assert "grad 2.2" in buf.getvalue() and "grad 110" in buf.getvalue()
+    assert "▶ u1 = apple*n" in third and "grad 2.2" in third and "grad 110" in third

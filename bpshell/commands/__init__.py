@@ -11,6 +11,8 @@ from bpshell.commands import (  # noqa: F401
     gradients,
     meta,
     plot,
+    quiz,
+    settings,
     symbolic,
     training,
     values,

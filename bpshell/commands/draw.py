@@ -11,11 +11,17 @@ from bpshell.language.grammar import Flag, Number, RestPath, Target
 DRAW_MAX_NODES = 400
 
 
-@command("draw", Target(), Flag("layers", "layers"), Flag("forward", "forward"),
-         Number("step", "step", integer=True, minimum=0, meta="K"), Flag("steps", "steps"),
-         RestPath("file", "to"),
+@command("draw", Target(doc="the value whose graph is drawn"),
+         Flag("layers", "layers", doc="collapse a net into Affine, ReLU, Sigmoid and "
+              "Softmax-with-Loss boxes"),
+         Flag("forward", "forward", doc="the forward pass only: no gradients"),
+         Number("step", "step", integer=True, minimum=0, meta="K",
+                doc="the backward pass after K nodes, as in the book's step-by-step figures"),
+         Flag("steps", "steps", doc="one picture per step of the backward pass: NAME-0.svg, "
+              "NAME-1.svg, ..."),
+         RestPath("file", "to", doc="the file to write: .svg, .png or .dot (last on the line)"),
          summary="the graph as the book draws it: values above the arrows, gradients below",
-         examples=("draw price", "draw loss layers to net.svg", "draw y step 2 to y2.svg",
+         examples=("draw price forward", "draw loss layers to net.svg",
                    "draw price steps to apple.svg"),
          group="gradients", files=True,
          notes=("Writes NAME.svg unless 'to FILE' (.svg, .png or .dot) says otherwise; "

@@ -12,9 +12,11 @@ from bpshell.language.grammar import RawText
 from bpshell.language.source import ScriptError, read_script
 
 
-@command("save", RawText("path", required=True),
+@command("save", RawText("path", required=True, doc="the script to write (.bp)"),
          summary="write the session's definitions as a script that replays to the same state",
          examples=("save session.bp",), group="files",
+         notes=("The file is written beside and renamed into place, so an interrupted save "
+                "leaves the old file whole.",),
          files=True,
          fields={"path": str, "statements": int})
 def save(session, args: Args, stmt) -> dict:
@@ -25,7 +27,7 @@ def save(session, args: Args, stmt) -> dict:
     return {"kind": "save", "path": path, "statements": statements}
 
 
-@command("run", RawText("path", required=True),
+@command("run", RawText("path", required=True, doc="the script to run"),
          summary="run a script inside this session, all or nothing",
          examples=("run examples/apple.bp",), group="files", files=True,
          notes=("If any statement of the script fails, the session is left as it was "
@@ -38,9 +40,9 @@ def run(session, args: Args, stmt) -> dict:
     return {"kind": "run", "path": path, "results": results}
 
 
-@command("export", RawText("path", required=True),
+@command("export", RawText("path", required=True, doc="the file to write: .svg, .html or .txt"),
          summary="write the output so far as shown (.svg, .html or .txt)",
-         examples=("export session.svg",), group="files",
+         examples=("export session.svg", "export session.txt"), group="files",
          files=True,
          fields={"path": str})
 def export(session, args: Args, stmt) -> dict:

@@ -14,7 +14,10 @@ CHECK_MAX_ELEMENTS = 2000  # per leaf; larger leaves are checked at evenly sprea
 TREE_MAX_NODES = 400
 
 
-@command("grad", Target(), Names("wrt", "wrt"), Expr("upstream", "with"),
+@command("grad", Target(doc="the output whose gradients are computed"),
+         Names("wrt", "wrt", doc="only these inputs' gradients (every named input without)"),
+         Expr("upstream", "with", doc="the upstream gradient, the book's dout (1, or ones "
+              "for an array, without)"),
          summary="backward pass: the value and the gradient of every named input",
          examples=("grad price", "grad loss wrt W, b", "grad Y with [[1], [1]]"),
          group="gradients",
@@ -43,10 +46,14 @@ def grad(session, args: Args, stmt) -> dict:
             "nonfinite": nonfinite(out), **ev.diagnose(plan, grads)}
 
 
-@command("check", Target(), Number("eps", "eps"), Number("atol", "atol"),
-         Number("rtol", "rtol"),
+@command("check", Target(doc="the output whose gradients are checked"),
+         Number("eps", "eps", doc="the step of the central differences (f(x+eps) - "
+                "f(x-eps)) / 2eps"),
+         Number("atol", "atol", doc="the absolute tolerance"),
+         Number("rtol", "rtol", doc="the tolerance relative to the numeric gradient"),
          summary="gradient check: central differences against backprop, leaf by leaf",
-         examples=("check y", "check loss atol 1e-6"), group="gradients",
+         examples=("check y", "check loss atol 1e-6", "check price eps 1e-4 rtol 1e-2"),
+         group="gradients",
          notes=(f"Defaults eps {CHECK_EPS:g}, atol {CHECK_ATOL:g}, rtol {CHECK_RTOL:g}, as "
                 "torch.autograd.gradcheck; a leaf passes when |backprop - numeric| <= "
                 "atol + rtol*|numeric| at every element checked.",),
@@ -73,16 +80,21 @@ def check(session, args: Args, stmt) -> dict:
             "kinks": kinks(plan.graph, plan.values)}
 
 
-@command("explain", Target(), Expr("upstream", "with"), Flag("step", "step"),
+@command("explain", Target(doc="the output whose backward pass is written out"),
+         Expr("upstream", "with", doc="the upstream gradient, as for grad (the book's dout)"),
+         Flag("step", "step", doc="walk it one node at a time (Enter: next, Left: back, "
+              "q: leave)"),
          summary="the backward pass as a ledger: local derivative x upstream = downstream",
          examples=("explain y", "explain Y with [[1], [1]]", "explain loss step"),
          group="gradients",
-         notes=("'with EXPR' gives the upstream gradient, as for grad.",
+         notes=("Each row reads: local derivative x upstream gradient = downstream "
+                "gradient, for each input of the node, from the output down.",
                 "With symbols unbound, the upstream gradient is the symbol dout (the book's "
                 "name) and every gradient is an expression; the last column gives each "
                 "input's gradient in its simplest form.",
-                "'step' walks the backward pass one node at a time in the shell; in a "
-                "script it prints the steps one after another."),
+                "'step' walks the backward pass one node at a time in the shell, the graph "
+                "drawn with the current node marked; in a script or a pipe it prints the "
+                "steps one after another."),
          fields={"of": str, "value": VALUE, "step": bool, "rows": list, "leaves": list,
                  "symbolic": bool, "upstream_symbol": TEXT, "definitions": dict,
                  **FINDINGS})
@@ -128,11 +140,13 @@ def _symbolic(session, plan, upstream_ast, stmt, taken: set[str], grads: bool) -
             "nonfinite_value": None, "nonfinite_grad": None, "kinks": [], "hints": []}
 
 
-@command("tree", Target(),
+@command("tree", Target(doc="the value whose graph is drawn"),
          summary="the graph of NAME with values, local derivatives and, after grad, gradients",
-         examples=("tree price",), group="gradients",
-         notes=("With symbols unbound, each node's gradient is an expression in the "
-                "upstream gradient dout.",),
+         examples=("tree price", "tree y"), group="gradients",
+         notes=("A node used twice is drawn once and referred to after ('see b').",
+                "With symbols unbound, each node's gradient is an expression in the "
+                "upstream gradient dout.",
+                f"At most {TREE_MAX_NODES} nodes are drawn."),
          fields={"of": str, "root": dict, "has_grads": bool, "upstream_symbol": TEXT})
 def tree(session, args: Args, stmt) -> dict:
     from bpshell.numeric.tree import build_tree

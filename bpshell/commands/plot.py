@@ -15,12 +15,19 @@ from bpshell.numeric.passes import Plan
 from bpshell.results.fields import NONE, TEXT
 
 
-@command("plot", Expr("expr"), OneName("wrt", "wrt", required=True,
-                                       why="plot needs 'wrt NAME': plot sigmoid(x) wrt x "
-                                           "from -6 to 6"),
-         Range("range", "from"), Names("data", "data"), RestPath("file", "to"),
+@command("plot", Expr("expr", doc="the expression to plot"),
+         OneName("wrt", "wrt", required=True,
+                 why="plot needs 'wrt NAME': plot sigmoid(x) wrt x from -6 to 6",
+                 doc="the name along the horizontal axis; the derivative is taken wrt it"),
+         Range("range", "from", doc="the interval of the horizontal axis"),
+         Names("data", "data", doc="names whose values are drawn as points (a fit's "
+               "targets)"),
+         RestPath("file", "to", doc="save the picture (.png, .svg) instead of drawing it "
+                  "in the terminal"),
          summary="plot an expression and its derivative ('to FILE.png' saves it)",
-         examples=("plot sigmoid(x) wrt x from -6 to 6",), group="values", files=True,
+         examples=("plot sigmoid(x) wrt x from -6 to 6",
+                   "plot tanh(u) wrt u from -3 to 3 to tanh.png", "plot 2*W + 1 wrt W data Y"),
+         group="values", files=True,
          notes=("Without 'from A to B' the points are the values of the 'wrt' name, and "
                 "'data a, b' adds those names' values as points.",),
          fields={"expr": str, "wrt": str, "x": np.ndarray, "y": np.ndarray, "dy": (np.ndarray,

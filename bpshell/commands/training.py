@@ -12,8 +12,13 @@ TRAINED = {"of": str, "lr": float, "optimizer": str, "updated": list, "loss_befo
            "loss_after": float}
 
 _LR = Number("lr", "lr", required=True,
-             why="'{command}' needs a learning rate: '{command} LOSS lr 0.1'")
-_COMMON = (Names("wrt", "wrt"), Number("momentum", "momentum"), Flag("adam", "adam"))
+             why="'{command}' needs a learning rate: '{command} LOSS lr 0.1'",
+             doc="the learning rate")
+_COMMON = (Names("wrt", "wrt", doc="the leaves to train (every leaf without)"),
+           Number("momentum", "momentum", meta="M",
+                  doc="SGD with momentum M, as the book writes it: v = M*v - lr*g; w += v"),
+           Flag("adam", "adam", doc="Adam (betas 0.9 and 0.999, eps 1e-8)"))
+_LOSS = Target(doc="the loss to minimize")
 
 
 def _train(session, args: Args, stmt, steps: int, every: int, progress) -> dict:
@@ -34,9 +39,10 @@ def _train(session, args: Args, stmt, steps: int, every: int, progress) -> dict:
     return {"of": args.name, "lr": opt.lr, "optimizer": opt.name, "updated": names, **out}
 
 
-@command("step", Target(), _LR, *_COMMON,
+@command("step", _LOSS, _LR, *_COMMON,
          summary="one gradient-descent step on the leaves after 'wrt' (every leaf without)",
-         examples=("step loss lr 0.1 wrt w, b",), group="training",
+         examples=("step loss lr 0.1 wrt w, b", "step loss lr 0.1 momentum 0.9",
+                   "step loss lr 0.01 adam"), group="training",
          notes=("Plain SGD unless 'momentum M' or 'adam' is given.",),
          fields=TRAINED)
 def step(session, args: Args, stmt) -> dict:
@@ -46,11 +52,15 @@ def step(session, args: Args, stmt) -> dict:
     return {"kind": "step", **out}
 
 
-@command("fit", Target(), _LR, Number("steps", "steps", integer=True, meta="N"),
-         Number("every", "every", integer=True, meta="K"), *_COMMON,
+@command("fit", _LOSS, _LR,
+         Number("steps", "steps", integer=True, meta="N", doc="how many steps (100 without)"),
+         Number("every", "every", integer=True, meta="K", doc="a loss line every K steps"),
+         *_COMMON,
          summary="repeat 'step': 'steps N' times, a loss line every K steps",
-         examples=("fit loss lr 0.1 steps 200 wrt w, b every 50",), group="training",
-         notes=("Ctrl-C stops a fit and keeps the parameters it reached.",),
+         examples=("fit loss lr 0.1 steps 200 wrt w, b every 50",
+                   "fit loss lr 0.01 steps 50 adam"), group="training",
+         notes=("Ctrl-C stops a fit and keeps the parameters it reached.",
+                "A terminal shows a progress bar; a pipe a loss line every K steps."),
          fields={**TRAINED, "steps": int, "every": int, "steps_done": int, "trace": list,
                  "interrupted": bool})
 def fit(session, args: Args, stmt) -> dict:

@@ -341,6 +341,11 @@ def ShapeErrorAt(message: str, pos) -> BpError:
 
 
 def unknown_function(name: str) -> str:
+    from bpshell.language.habits import function_hint
+
+    habit = function_hint(name)
+    if habit is not None:
+        return f"unknown function '{name}'; did you mean {habit}?"
     close = difflib.get_close_matches(name, function_names(), n=1)
     hint = f"; did you mean {close[0]}?" if close else "; 'help functions' lists them"
     return f"unknown function '{name}'{hint}"

@@ -23,6 +23,7 @@ class Part:
     required: bool = False
     meta: str = ""  # how help writes its value: NAME, X, EXPR, FILE
     why: str = ""  # the error when a required part is missing
+    doc: str = ""  # what it does, for `help COMMAND` and `help WORD`
 
     @property
     def usage(self) -> str:
@@ -64,9 +65,12 @@ class Names(Part):
     """A comma-separated list of names: `wrt W, b`."""
 
     meta: str = "a, b"
+    optional: bool = False  # a positional list that may be left out (`rules [OP, ...]`)
 
     def parse(self, p: Parser, command: str) -> list[str]:
         if self.word is None and p.at("END"):
+            if self.optional:
+                return []
             raise ParseError(f"'{command}' needs a name: '{command} NAME'", *p.tok.pos)
         return p.name_list()
 
@@ -205,8 +209,9 @@ def usage(name: str, grammar: Grammar) -> str:
     out = [name]
     for part in grammar:
         text = part.usage or part.key.upper()
-        out.append(text if part.required or part.word is None and not isinstance(
-            part, RawText) else f"[{text}]")  # a raw part is optional unless required
+        optional = not part.required and (part.word is not None or isinstance(
+            part, RawText) or getattr(part, "optional", False))  # raw: optional unless required
+        out.append(f"[{text}]" if optional else text)
     return " ".join(out)
 
 

@@ -112,7 +112,7 @@ class Parser:
                     self.next()
                     left = Transpose(left, t.pos)
                 else:
-                    raise ParseError("the only attribute is .T (transpose)", *attr.pos)
+                    raise ParseError(_attribute_message(left, attr), *attr.pos)
             elif t.kind == "OP" and t.text == "(":
                 raise ParseError("only a function name can be called", *t.pos)
             elif t.kind == "OP" and t.text == "[":
@@ -197,3 +197,14 @@ class Parser:
         if not abs(v) < 2**63 or v != int(v):
             raise ParseError(f"{what} must be a whole number below 2**63", *t.pos)
         return int(v)
+
+
+def _attribute_message(left: Expr, attr: Token) -> str:
+    """`.T` is the only attribute; for a Python habit (np.exp, y.backward) say what to type."""
+    from bpshell.language.habits import method_hint
+    from bpshell.language.printer import to_text
+
+    hint = method_hint(to_text(left), attr.text) if attr.kind == "NAME" else None
+    if hint is None:
+        return "the only attribute is .T (transpose)"
+    return f"the only attribute is .T (transpose); did you mean {hint}?"

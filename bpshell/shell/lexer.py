@@ -39,6 +39,7 @@ STYLE = {
     "bp.op": "ansibrightblack",
     "bp.path": "underline",
     "bp.bad": "bg:ansired ansiwhite",
+    "validation-toolbar": "ansired",  # the error under the line, not a coloured bar
 }
 
 

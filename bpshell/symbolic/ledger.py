@@ -252,6 +252,7 @@ def symbolic_ledger(f: Formulas, upstream: sp.Expr) -> dict:
     adj: dict[int, sp.Expr] = {root: upstream}
     received: dict[int, list[dict]] = {}
     rows = []
+    edges = []  # (row, local, downstream) as SymPy, for quiz to check answers against
     for i in reversed(f.ids):
         node = nodes[i]
         if node.kind != "op" or adj.get(i, 0) == 0 or i in f.const:
@@ -263,6 +264,7 @@ def symbolic_ledger(f: Formulas, upstream: sp.Expr) -> dict:
             local = sp.Integer(1) if e["rule"] else e["expr"].xreplace(expand)
             down = g * local
             adj[a] = adj.get(a, sp.Integer(0)) + down
+            edges.append((len(rows), local, down))
             downstream.append({"to": f.name(a), "id": a, "local": e["local"],
                                "value": text(down)})
             received.setdefault(a, []).append({"from": f.name(i), "id": i,
@@ -280,7 +282,7 @@ def symbolic_ledger(f: Formulas, upstream: sp.Expr) -> dict:
                            "sum_of": _sums(received, i)})
     grads = {i: text(g) for i, g in adj.items()}
     return {"rows": rows, "leaves": leaves, "upstream_symbol": text(upstream),
-            "grads": grads}
+            "grads": grads, "values": values, "edges": edges}
 
 
 def _sums(received: dict, i: int) -> list[dict]:

@@ -24,10 +24,10 @@ from bpshell.symbolic.local import local
 from bpshell.symbolic.shown import text
 
 
-def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
+def expressions(graph: Graph) -> list:
+    """Each node's SymPy expression as other nodes read it: a named node is its symbol."""
     nodes = graph.nodes
-    n = len(nodes)
-    value: list = [None] * n  # expression of each node as other nodes read it
+    value: list = [None] * len(nodes)
     for i, node in enumerate(nodes):
         if node.kind in ("symbol", "leaf"):
             if node.kind == "leaf" and getattr(node.value, "ndim", 0):
@@ -43,6 +43,24 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
                               "scalar expressions")
             args = [value[a] for a in node.args]
             value[i] = symbol(node.name) if node.name else sympy_call(node.op, *args)
+    return value
+
+
+def local_derivatives(node, value: list, i: int) -> list:
+    """The node's local derivative for each input, in the expressions of its inputs."""
+    if node.op.name == "id":
+        return [sp.Integer(1)]
+    args = [value[a] for a in node.args]
+    loc = local(node.op)
+    subs = {X[k]: args[k] for k in range(len(args))}
+    subs[Y] = value[i] if node.name else sympy_call(node.op, *args)
+    return [form.xreplace(subs) for form in _local_forms(node.op, loc)]
+
+
+def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
+    nodes = graph.nodes
+    n = len(nodes)
+    value = expressions(graph)
     defs = {}
     for name, i in graph.named.items():
         node = nodes[i]
@@ -78,14 +96,7 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
             d = sp.Symbol(f"d_{node.name}")
             steps.append({"name": str(d), "expr": text(g)})
             g = d
-        args = [value[a] for a in node.args]
-        if node.op.name == "id":
-            locals_ = [sp.Integer(1)]
-        else:
-            loc = local(node.op)
-            subs = {X[k]: args[k] for k in range(len(args))}
-            subs[Y] = value[i] if node.name else sympy_call(node.op, *args)
-            locals_ = [form.xreplace(subs) for form in _local_forms(node.op, loc)]
+        locals_ = local_derivatives(node, value, i)
         for k, a in enumerate(node.args):
             if nodes[a].kind == "const":
                 continue

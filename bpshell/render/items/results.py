@@ -180,6 +180,8 @@ def _diff_chain(r: dict, style: Style) -> list[Item]:
 
 @renders("rules")
 def _rules(r: dict, style: Style) -> list[Item]:
+    from bpshell.render.items.train import fit, too_wide
+
     rows = []
     for rule in r["rules"]:
         inputs = rule.get("inputs") or []
@@ -188,8 +190,19 @@ def _rules(r: dict, style: Style) -> list[Item]:
                      _per_input(rule.get("output_form") or [], inputs, style, rule),
                      rule.get("kink") or ""])
     cols = ["op", "definition", "derivative", "in terms of y", "note"]
-    return [Table(cols, rows, styles=[OP, "", DERIV, DERIV, DIM],
-                  title=line(("rules", HEAD), ("  (y is the op's output)", DIM)))]
+    title = line(("rules", HEAD), ("  (y is the op's output)", DIM))
+    table = Table(cols, rows, styles=[OP, "", DERIV, DERIV, DIM], title=title)
+    if not too_wide(table, style):
+        return [table]
+    # narrower than the table: one block per op, each line wrapped only at spaces
+    out: list[Item] = [title]
+    for row in rows:
+        out.append(Line(list(row[0].segs), indent=2))
+        for label, cell, kind in zip(cols[1:], row[1:], (SYM, DERIV, DERIV, DIM)):
+            for k, text in enumerate(t for t in str(cell).split("\n") if t):
+                out.append(line((label if k == 0 else "", DIM), " " * (
+                    15 - (len(label) if k == 0 else 0)), (text, kind), indent=4))
+    return fit(out, style)
 
 
 def _per_input(forms: list, inputs: list, style: Style, rule: dict) -> str:
@@ -221,17 +234,6 @@ def _vars(r: dict, style: Style) -> list[Item]:
     if not out:
         out.append(line(("no names defined yet", DIM)))
     return out
-
-
-@renders("help")
-def _help(r: dict, style: Style) -> list[Item]:
-    rows = [[e["name"], e["kind"], e["summary"], e["example"]] for e in r["entries"]]
-    title = None
-    if not r.get("topic"):
-        title = line(("help", HEAD), ("  ('help NAME' for one entry, 'help commands', "
-                                      "'help functions', 'help operators')", DIM))
-    return [Table(["name", "kind", "summary", "example"], rows, title=title,
-                  styles=[NAME, DIM, "", SYM])]
 
 
 # ---------------------------------------------------------------- state changes

@@ -31,48 +31,97 @@ def _mask_text(mask: dict) -> str:
 
 @renders("explain")
 def explain_items(r: dict, style: Style, rows_shown: int | None = None) -> list[Item]:
-    """The backward pass, one row per node: local x upstream = downstream, with numbers."""
+    """The backward pass, one row per node: local x upstream = downstream, with numbers.
+
+    A ledger wider than the terminal is written one block per node instead, so that no
+    rule or expression is broken mid-token; a pipe always gets the whole-line table.
+    """
     from bpshell.render.items.findings import findings
 
     if r.get("symbolic"):
         return _symbolic_items(r, style, rows_shown)
-    times = style.sym("×", "x")
     head = line("explain ", (r["of"], NAME), ("  (", DIM), (r["of"], NAME), " = ",
                 (brief(r["value"], style), NUM), (")  backward, from the output down", DIM))
-    table_rows: list[list] = []
     rows = r["rows"] if rows_shown is None else r["rows"][:rows_shown]
-    for row in rows:
-        first = True
-        node = _node_cell(row)
-        for d in row["downstream"]:
-            wrt = f"{style.d('', d['to'])}: {d['local']}"
-            if d.get("mask"):
-                local = line((_mask_text(d["mask"]), DERIV))
-                product = line((_num(d["value"], style), GRAD))
-            elif d["rule"] or is_array(row["upstream"]):
-                local = line((d["rule"] or wrt, DERIV))
-                product = line((_num(d["value"], style), GRAD))
-            else:
-                local = line((wrt, DERIV))
-                if d["local_value"] is not None:
-                    local.add(f" = {_num(d['local_value'], style)}", NUM)
-                product = line((f"{_num(d['local_value'], style)} {times} "
-                                f"{_num(row['upstream'], style)} = ", DIM),
-                               (_num(d["value"], style), GRAD))
-            table_rows.append([node if first else "",
-                               _num(row["upstream"], style) if first else "",
-                               local, line((f"→ {d['to']}" if style.unicode else
-                                            f"-> {d['to']}", NAME)), product])
-            first = False
-        if first:
-            table_rows.append([node, _num(row["upstream"], style), "", "", ""])
     out: list[Item] = [head]
-    if table_rows:
-        out.append(Table(["node", "upstream", "local derivative", "to", "downstream"],
-                         table_rows, styles=[NAME, GRAD, DERIV, NAME, GRAD]))
+    if rows:
+        table = ledger_table(rows, style)
+        if too_wide(table, style):
+            out.extend(ln for row in rows for ln in ledger_block(row, style))
+        else:
+            out.append(table)
     if rows_shown is None:
         out.extend(fan_in_items(r, style))
         out.extend(findings(r, style))
+    return fit(out, style)
+
+
+def too_wide(item: Item, style: Style) -> bool:
+    """Whether item, drawn whole, is wider than the terminal (a pipe has no width)."""
+    from bpshell.render.text import natural_width
+
+    return not style.whole and natural_width(item, style.unicode) > style.width
+
+
+def fit(items: list[Item], style: Style) -> list[Item]:
+    """In a terminal, lines wider than it are wrapped at spaces, never inside a token."""
+    if style.whole:
+        return items
+    from bpshell.render.text import wrap_line
+
+    out: list[Item] = []
+    for item in items:
+        out.extend(wrap_line(item, style.width) if isinstance(item, Line) else [item])
+    return out
+
+
+def _edge(row: dict, d: dict, style: Style) -> tuple[Line, Line]:
+    """One input of a node: its local derivative (or rule, or mask) and what it sends down."""
+    if d.get("mask"):  # the derivative, then the book's mask it amounts to
+        local = line((f"{style.d('', d['to'])}: {d['local']}", DERIV),
+                     ("\n" + _mask_text(d["mask"]), DERIV))
+        return local, line((_num(d["value"], style), GRAD))
+    if d["rule"] or is_array(row["upstream"]):
+        local = line((d["rule"] or f"{style.d('', d['to'])}: {d['local']}", DERIV))
+        return local, line((_num(d["value"], style), GRAD))
+    local = line((f"{style.d('', d['to'])}: {d['local']}", DERIV))
+    if d["local_value"] is not None and d["local_value"] != d["local"]:
+        local.add(f" = {_num(d['local_value'], style)}", NUM)
+    times = style.sym("×", "x")
+    product = line((f"{_num(d['local_value'], style)} {times} "
+                    f"{_num(row['upstream'], style)} = ", DIM),
+                   (_num(d["value"], style), GRAD))
+    return local, product
+
+
+def _arrow(to: str, style: Style) -> str:
+    return f"{style.sym('→', '->')} {to}"
+
+
+def ledger_table(rows: list[dict], style: Style) -> Table:
+    table_rows: list[list] = []
+    for row in rows:
+        node = _node_cell(row)
+        upstream = _num(row["upstream"], style)
+        for k, d in enumerate(row["downstream"]):
+            local, product = _edge(row, d, style)
+            table_rows.append([node if k == 0 else "", upstream if k == 0 else "", local,
+                               line((_arrow(d["to"], style), NAME)), product])
+        if not row["downstream"]:
+            table_rows.append([node, upstream, "", "", ""])
+    return Table(["node", "upstream", "local derivative", "to", "downstream"],
+                 table_rows, styles=[NAME, GRAD, DERIV, NAME, GRAD])
+
+
+def ledger_block(row: dict, style: Style) -> list[Line]:
+    """One node of the ledger as lines: the node and its upstream gradient, then for each
+    input its local derivative and what flows to it."""
+    out = [Line([*_node_cell(row).segs, ("  upstream ", DIM),
+                 (_num(row["upstream"], style), GRAD)], indent=2)]
+    for d in row["downstream"]:
+        local, product = _edge(row, d, style)
+        out.append(Line(list(local.segs), indent=4))
+        out.append(Line([(_arrow(d["to"], style) + ": ", NAME), *product.segs], indent=6))
     return out
 
 
@@ -127,7 +176,12 @@ def fan_in_items(r: dict, style: Style) -> list[Item]:
         out.insert(0, line(("used more than once, so the gradient is a sum:", HEAD), indent=2))
     grads = [[leaf["name"], _num(leaf["grad"], style)] for leaf in r["leaves"]]
     if grads:
-        out.append(Table(["leaf", "gradient"], grads, styles=[NAME, GRAD]))
+        table = Table(["leaf", "gradient"], grads, styles=[NAME, GRAD])
+        if too_wide(table, style):  # one line each, wrapped at spaces by fit()
+            out.append(line(("leaf gradients", HEAD), indent=2))
+            out += [line((style.d("", n), NAME), " = ", (g, GRAD), indent=4) for n, g in grads]
+        else:
+            out.append(table)
     return out
 
 

@@ -8,7 +8,20 @@ is drawn once and referred to after (`↑ see b`).
 
 from __future__ import annotations
 
-from bpshell.render.doc import DERIV, DIM, GRAD, NAME, NUM, OP, SYM, Item, Line, TreeNode, line
+from bpshell.render.doc import (
+    CURRENT,
+    DERIV,
+    DIM,
+    GRAD,
+    NAME,
+    NUM,
+    OP,
+    SYM,
+    Item,
+    Line,
+    TreeNode,
+    line,
+)
 from bpshell.render.format import Style, is_array
 from bpshell.render.items.arrays import brief
 from bpshell.render.registry import renders
@@ -59,6 +72,7 @@ def op_text(n: dict, style: Style) -> str:
 def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
     op = n.get("op", "")
     head = Line()
+    head.add(style.sym("▶ ", "> ") if n.get("current") else "", CURRENT)
     value = n.get("value")
     if op == "const":
         head.add(n.get("expr") or brief(value, style), NUM)
@@ -92,6 +106,13 @@ def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
     local = _local_line(n, style)
     if local is not None:
         lines.append(local)
+    return _marked(lines, n)
+
+
+def _marked(lines: list[Line], n: dict) -> list[Line]:
+    """The node a step-through is at, drawn highlighted."""
+    if n.get("current"):
+        lines[0].segs = [(text, CURRENT) for text, _ in lines[0].segs]
     return lines
 
 

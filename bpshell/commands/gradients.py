@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bpshell.commands.registry import Args, command
-from bpshell.errors import BpError
+from bpshell.errors import BpError, CheckFailed
 from bpshell.evaluate import nonfinite, shape_of
 from bpshell.language.grammar import Expr, Flag, Names, Number, Target
 from bpshell.numeric.passes import to_plain
@@ -39,13 +39,19 @@ def grad(session, args: Args, stmt) -> dict:
             "nonfinite": nonfinite(out), **ev.diagnose(plan, grads)}
 
 
-@command("check", Target(), Number("eps", "eps"), Number("atol", "atol"),
+@command("check", Target(), Names("wrt", "wrt"), Number("eps", "eps"), Number("atol", "atol"),
          Number("rtol", "rtol"),
          summary="gradient check: central differences against backprop, leaf by leaf",
-         examples=("check y", "check loss atol 1e-6"), group="gradients",
+         examples=("check y", "check loss wrt w, b", "check loss atol 1e-6"),
+         group="gradients",
          notes=(f"Defaults eps {CHECK_EPS:g}, atol {CHECK_ATOL:g}, rtol {CHECK_RTOL:g}, as "
                 "torch.autograd.gradcheck; a leaf passes when |backprop - numeric| <= "
-                "atol + rtol*|numeric| at every element checked.",),
+                "atol + rtol*|numeric| at every element checked.",
+                "It checks the leaves after 'wrt', else the parameters ('param'), else every "
+                "leaf that has a gradient. Each row shows the largest difference, where it "
+                "is and both values there, and the book's figure: the mean difference.",
+                "A check that fails is a failed statement: a script stops with exit status "
+                "1."),
          fields={"of": str, "passed": bool, "eps": float, "atol": float, "rtol": float,
                  "results": dict, "kinks": list})
 def check(session, args: Args, stmt) -> dict:
@@ -58,15 +64,48 @@ def check(session, args: Args, stmt) -> dict:
     if not eps > 0:
         raise BpError("eps must be above 0", *stmt.pos)
     ev = session.ev
-    plan, grads, out = ev.gradients(args.name, None, None, stmt.pos)
+    plan, grads, out = ev.gradients(args.name, args.wrt or None, None, stmt.pos)
     if plan.values[plan.graph.root] is None:
         raise BpError(f"{args.name} is symbolic; check needs values for "
                       f"{', '.join(sorted(ev.symbols_of(plan)))}", *stmt.pos)
-    results = gradient_check(plan, grads, eps, atol, rtol, CHECK_MAX_ELEMENTS)
-    return {"kind": "check", "of": args.name,
-            "passed": all(r["passed"] for r in results.values()),
-            "eps": eps, "atol": atol, "rtol": rtol, "results": results,
-            "kinks": kinks(plan.graph, plan.values)}
+    names = _checked_leaves(session, plan, args.wrt, stmt)
+    results = gradient_check(plan, grads, eps, atol, rtol, CHECK_MAX_ELEMENTS, names)
+    result = {"kind": "check", "of": args.name,
+              "passed": all(r["passed"] for r in results.values()),
+              "eps": eps, "atol": atol, "rtol": rtol, "results": results,
+              "kinks": kinks(plan.graph, plan.values)}
+    if not result["passed"]:
+        raise CheckFailed(_failure(args.name, results), result, *stmt.pos)
+    return result
+
+
+def _checked_leaves(session, plan, wrt: list[str], stmt) -> list[str] | None:
+    """The leaves to check, in the order they were defined: 'wrt', else the parameters,
+    else None (every leaf that can have a gradient)."""
+    from bpshell.numeric.check import differentiable
+    from bpshell.numeric.train import check_leaves
+
+    g = plan.graph
+    if wrt:
+        try:
+            return check_leaves(plan, wrt)
+        except BpError as e:
+            raise e.at(*stmt.pos) from None
+    params = [n for n in session.state.params if n in g.named
+              and g.nodes[g.named[n]].kind == "leaf"]
+    if params:
+        return params
+    return [n for n in session.state.bindings if n in g.named
+            and g.nodes[g.named[n]].kind == "leaf" and differentiable(plan, g.named[n])]
+
+
+def _failure(name: str, results: dict) -> str:
+    bad = [(leaf, r) for leaf, r in results.items() if not r["passed"]]
+    leaf, r = max(bad, key=lambda item: item[1]["max_abs_error"])
+    where = f" at {r['at']}" if r["at"] else ""
+    return (f"the gradient check of {name} failed for {', '.join(n for n, _ in bad)}: "
+            f"{leaf}{where} has backprop {r['backprop']:.6g} and numeric "
+            f"{r['numeric']:.6g}")
 
 
 @command("explain", Target(), Flag("step", "step"),

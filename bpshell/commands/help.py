@@ -5,7 +5,7 @@ from __future__ import annotations
 from bpshell.commands.registry import in_groups
 from bpshell.errors import BpError
 from bpshell.language.grammar import usage
-from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.ops.table import CONSTRUCTORS, FOLDED, OPERATOR_ONLY, OPS
 
 OPERATORS: dict[str, tuple[str, str]] = {
     "=": ("bind a name; definitions are live (they follow their inputs); a right side "
@@ -39,6 +39,8 @@ def entries(funcs: dict) -> list[dict]:
         if op.name not in OPERATOR_ONLY:
             out.append({"name": op.name, "kind": "function", "summary": op.doc,
                         "example": op.example})
+    for name, (summary, example) in FOLDED.items():
+        out.append({"name": name, "kind": "function", "summary": summary, "example": example})
     for c in CONSTRUCTORS.values():
         out.append({"name": c.name, "kind": "constructor", "summary": c.doc,
                     "example": c.example})

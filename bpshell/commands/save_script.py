@@ -54,4 +54,7 @@ def session_script(session) -> str:
                 lines.append(f"{name} = {literal(np.nan_to_num(b.value, nan=0.0))}")
                 continue
             lines.append(f"{name} = {literal(b.value)}")
+    params = [n for n in session.params if isinstance(session.bindings.get(n), Leaf)]
+    if params:
+        lines.append(f"param {', '.join(params)}")
     return "\n".join(lines) + "\n"

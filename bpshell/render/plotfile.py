@@ -61,6 +61,79 @@ def save_plot(result: dict, path: str) -> None:
     ax.set_xlabel(result["wrt"])
     ax.grid(alpha=0.3)
     ax.legend()
+    _save(fig, plt, path)
+
+
+# ---------------------------------------------------------------- a fit's curves
+
+
+def _series(result: dict) -> tuple[str, list[float], dict[str, list[float]]]:
+    """The x label and values, and each curve by name: the reports, or else the loss."""
+    trace = result["trace"]
+    xs = [float(row[0]) for row in trace]
+    names = result.get("reports") or []
+    if names:
+        curves = {n: [float(row[2 + k]) for row in trace] for k, n in enumerate(names)}
+    else:
+        curves = {"loss": [float(row[1]) for row in trace]}
+    xlabel = "epochs" if result.get("batch") is not None else "steps"
+    return xlabel, xs, curves
+
+
+def _unit_range(curves: dict[str, list[float]]) -> bool:
+    """Whether every value lies in [0, 1] (accuracies): then the axis is drawn 0 to 1."""
+    return all(0.0 <= v <= 1.0 for c in curves.values() for v in c)
+
+
+def terminal_curves(result: dict, width: int = 78, height: int = 16) -> str:
+    """A fit's reports per epoch (or its loss) as text, like the book's Figure 5-31."""
+    import plotext as plt
+
+    xlabel, xs, curves = _series(result)
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    for name, ys in curves.items():
+        plt.plot(xs, ys, label=name, marker="braille")
+    if _unit_range(curves):
+        plt.ylim(0, 1)
+    plt.xlabel(xlabel)
+    return _ANSI.sub("", plt.build())
+
+
+def save_curves(result: dict, path: str) -> None:
+    """A fit's curves as an image: the loss per epoch, and beside it each report (train
+    and test accuracy in the book's Figure 5-31), written atomically."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise FileError("saving the curves needs matplotlib: pip install 'bpshell[plot]'") \
+            from None
+    xlabel, xs, curves = _series(result)
+    reports = bool(result.get("reports"))
+    fig, axes = plt.subplots(1, 2 if reports else 1, figsize=(9.6 if reports else 6.4, 4.2),
+                             dpi=100, squeeze=False)
+    loss_ax = axes[0][0]
+    loss_ax.plot(xs, [float(row[1]) for row in result["trace"]], marker="o", markersize=3)
+    loss_ax.set_title(f"loss ({result['of']})")
+    if reports:
+        ax = axes[0][1]
+        for k, (name, ys) in enumerate(curves.items()):
+            ax.plot(xs, ys, marker="os^v"[k % 4], markersize=3, label=name,
+                    linestyle="-" if k == 0 else "--")
+        if _unit_range(curves):
+            ax.set_ylim(0, 1.0)
+        ax.legend(loc="lower right")
+    for ax in axes[0]:
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    _save(fig, plt, path)
+
+
+def _save(fig, plt, path: str) -> None:
     tmp = f"{path}.tmp{os.getpid()}{os.path.splitext(path)[1]}"
     try:
         fig.savefig(tmp, bbox_inches="tight")

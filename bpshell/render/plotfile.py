@@ -118,7 +118,7 @@ def save_curves(result: dict, path: str) -> None:
                              dpi=100, squeeze=False)
     loss_ax = axes[0][0]
     loss_ax.plot(xs, [float(row[1]) for row in result["trace"]], marker="o", markersize=3)
-    loss_ax.set_title(f"loss ({result['of']})")
+    loss_ax.set_title(f"{result['of']} per {xlabel[:-1]}")
     if reports:
         ax = axes[0][1]
         for k, (name, ys) in enumerate(curves.items()):

@@ -118,6 +118,15 @@ def fit_items(r: dict, style: Style, live: bool = False) -> list[Item]:
     return out
 
 
+@renders("load")
+def load_items(r: dict, style: Style) -> list[Item]:
+    times = style.sym("×", "x")
+    shapes = ", ".join(f"{a['name']} " + (times.join(map(str, a["shape"])) or "scalar")
+                       for a in r["arrays"])
+    return [line(("loaded ", DIM), (r["source"], NAME), ": ", (shapes, NUM)),
+            line((r["note"], DIM), indent=2)]
+
+
 @renders("param")
 def param_items(r: dict, style: Style) -> list[Item]:
     return [line(("parameters: ", DIM), (", ".join(r["params"]), NAME),

@@ -144,3 +144,59 @@ def _save(fig, plt, path: str) -> None:
         plt.close(fig)
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+# ---------------------------------------------------------------- decision regions
+
+REGION_MARKS = ".+~=-:"  # the region of class k is drawn with REGION_MARKS[k % 6]
+
+
+def region_map(result: dict, width: int = 60, height: int = 24) -> list[str]:
+    """The decision regions as lines of text, top row the largest y: each character is
+    its cell's class mark, and a data point is drawn as its label's last digit."""
+    regions = np.asarray(result["regions"])
+    xs, ys = np.asarray(result["x"]), np.asarray(result["y"])
+    cols = np.linspace(0, len(xs) - 1, width).round().astype(int)
+    rows = np.linspace(len(ys) - 1, 0, height).round().astype(int)
+    cells = [[REGION_MARKS[int(regions[r, c]) % len(REGION_MARKS)] for c in cols]
+             for r in rows]
+    points = np.asarray(result["data_x"]) if result.get("data_x") is not None else None
+    for labels in (result.get("data") or {}).values():
+        for (px, py), label in zip(points, labels):
+            c = int(round((px - xs[0]) / (xs[-1] - xs[0]) * (width - 1)))
+            r = int(round((ys[-1] - py) / (ys[-1] - ys[0]) * (height - 1)))
+            cells[r][c] = str(int(label) % 10)
+    return ["".join(row) for row in cells]
+
+
+def save_regions(result: dict, path: str) -> None:
+    """The decision regions filled in light colours, the data points over them."""
+    if not path.lower().endswith((".png", ".svg")):
+        raise FileError("plot writes .png or .svg files")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise FileError("saving a plot needs matplotlib: pip install 'bpshell[plot]'") from None
+    regions = np.asarray(result["regions"])
+    k = int(regions.max()) + 1 if regions.size else 1
+    fig, ax = plt.subplots(figsize=(6.4, 5.0), dpi=100)
+    cmap = plt.get_cmap("tab10")
+    ax.contourf(result["x"], result["y"], regions, levels=np.arange(-0.5, max(k, 2) + 0.5),
+                colors=[cmap(i) for i in range(max(k, 2))], alpha=0.25)
+    ax.contour(result["x"], result["y"], regions, levels=np.arange(0.5, max(k, 2) - 0.5),
+               colors="black", linewidths=0.8)
+    points = np.asarray(result["data_x"])
+    for name, labels in (result.get("data") or {}).items():
+        for c in np.unique(labels):
+            at = labels == c
+            ax.scatter(points[at, 0], points[at, 1], s=12, color=cmap(int(c) % 10),
+                       edgecolors="black", linewidths=0.3, label=f"{name} = {int(c)}")
+    ax.set_xlabel(f"{result['wrt']}[:, 0]")
+    ax.set_ylabel(f"{result['wrt']}[:, 1]")
+    ax.set_title(f"decision regions of {result['expr']}")
+    if result.get("data"):
+        ax.legend(loc="upper right", fontsize=8)
+    _save(fig, plt, path)

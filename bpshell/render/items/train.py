@@ -135,8 +135,19 @@ def param_items(r: dict, style: Style) -> list[Item]:
 
 @renders("plot")
 def plot_items(r: dict, style: Style) -> list[Item]:
-    from bpshell.render.plotfile import terminal_plot
+    from bpshell.render.plotfile import REGION_MARKS, region_map, terminal_plot
 
+    if r.get("regions") is not None:
+        marks = ", ".join(f"'{REGION_MARKS[k]}' class {k}" for k in
+                          range(min(int(max(r["regions"].max(), 1)) + 1, len(REGION_MARKS))))
+        out: list[Item] = [line("plot ", (r["expr"], OP), " wrt ", (r["wrt"], NAME),
+                                (f"  decision regions: {marks}; points by their label",
+                                 DIM))]
+        out.extend(line(text, indent=2) for text in region_map(r, width=min(
+            max(style.width - 4, 30), 72), height=24))
+        if r.get("file"):
+            out.append(line((f"saved to {r['file']}", DIM)))
+        return out
     text = terminal_plot(r, width=min(max(style.width - 2, 40), 100), height=20)
     out: list[Item] = [line("plot ", (r["expr"], OP), " wrt ", (r["wrt"], NAME),
                             ("  (with its derivative)" if r.get("dy") is not None else "",

@@ -21,7 +21,9 @@ TREE_MAX_NODES = 400
          notes=("The upstream gradient is 1 for a scalar, ones for an array, or the value "
                 "after 'with' (the book's dout).",
                 "With symbols unbound, the gradients are expressions, built by reverse mode "
-                "over each node's local derivative."),
+                "over each node's local derivative.",
+                "Inside an expression, grad(L, W) is the gradient as a value, shaped like W: "
+                "'dW = grad(loss, W)', or the book's update 'W = W - 0.1*grad(loss, W)'."),
          fields={"of": str, "value": VALUE, "shape": list, "symbolic": bool, "grads": dict,
                  "nonfinite": list, "steps": list, "definitions": dict, **FINDINGS})
 def grad(session, args: Args, stmt) -> dict:

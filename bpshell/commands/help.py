@@ -39,8 +39,9 @@ def entries(funcs: dict) -> list[dict]:
         if op.name not in OPERATOR_ONLY:
             out.append({"name": op.name, "kind": "function", "summary": op.doc,
                         "example": op.example})
-    for name, (summary, example) in FOLDED.items():
-        out.append({"name": name, "kind": "function", "summary": summary, "example": example})
+    for name, (summary, example) in FOLDED.items():  # the command of the same name is first
+        out.append({"name": f"{name}(...)", "kind": "function", "summary": summary,
+                    "example": example})
     for c in CONSTRUCTORS.values():
         out.append({"name": c.name, "kind": "constructor", "summary": c.doc,
                     "example": c.example})

@@ -209,8 +209,11 @@ def _check_data(plan: Plan, over: list[str], names: list[str], stmt) -> None:
     g = plan.graph
     rows = {}
     for n in over:
-        if n not in g.named or g.nodes[g.named[n]].kind != "leaf":
+        if n not in g.named:
             raise BpError(f"the loss does not read the data leaf '{n}'", *stmt.pos)
+        if g.nodes[g.named[n]].kind != "leaf":
+            raise BpError(f"'{n}' is a formula; the data after 'over' must be names that "
+                          "hold values (leaves), sliced row by row", *stmt.pos)
         if n in names:
             raise BpError(f"'{n}' is both data ('over') and trained", *stmt.pos)
         rows[n] = np.shape(plan.values[g.named[n]])[:1]

@@ -22,7 +22,8 @@ def _records(name: str) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-SLOW_SCRIPTS = {"script_session", "startup", "digits_fit"}  # seconds each: CI runs them, a default run not
+# seconds each: CI runs them, a default run not
+SLOW_SCRIPTS = {"script_session", "startup", "digits_fit"}
 
 
 @pytest.mark.parametrize("name", [

@@ -275,7 +275,6 @@ def test_accuracy_is_the_books_accuracy():
     labels[0] = 1
     want = np.mean(np.argmax(y, 1) == labels)
     s = Session()
-    s.state.bindings  # names bound through the language only
     lit = json.dumps(y.tolist())
     r = ok(s, f"y = {lit}; t = {json.dumps(labels.tolist())}; a = accuracy(y, t); "
               f"b = accuracy(y, onehot(t, 4))")

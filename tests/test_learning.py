@@ -484,6 +484,8 @@ def test_the_digits_net_reaches_95_percent_test_accuracy():
     assert fit["updated"] == ["W1", "b1", "W2", "b2"] and fit["epochs"] == 30
     final = [r for r in rows if r["kind"] == "value"][-1]["value"]
     assert final >= 0.95 and fit["trace"][-1][3] == pytest.approx(final)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"It reaches {final:.1%} test accuracy" in readme  # what the README says
 
 
 def test_a_short_digits_fit_learns_and_matches_the_books_loop():

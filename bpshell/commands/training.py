@@ -91,22 +91,35 @@ def trained_leaves(session, plan: Plan, name: str, wrt: list[str], stmt) -> list
 
 def _likely_parameters(session, plan: Plan, leaves: list[str]) -> list[str]:
     """A guess at the parameters among leaves, for the advice in an error only: not data
-    that was loaded, not a loss's targets, not the left operand of a matrix product."""
+    that was loaded or made by linspace, and not a leaf that looks like data in the graph
+    (see _data_like)."""
     g = plan.graph
-    data = set()
-    for node in g.nodes:
-        if node.kind != "op":
-            continue
-        for k, a in enumerate(node.args):
-            if node.op.inputs[k] in node.op.label_inputs or node.op is OPS["matmul"] and k == 0:
-                data.add(a)
+    data = _data_like(plan)
     out = []
-    for n in session.state.bindings:
-        b = session.state.bindings[n]
+    for n, b in session.state.bindings.items():
         if n in leaves and g.named[n] not in data and not b.text.startswith(
                 ("load ", "linspace(")):
             out.append(n)
     return out
+
+
+def _data_like(plan: Plan) -> set[int]:
+    """Leaves in the places data takes: a loss's targets, the left operand of a matrix
+    product, and the larger of two leaves an elementwise op combines (x in w*x)."""
+    g, vals = plan.graph, plan.values
+    data = set()
+    for node in g.nodes:
+        if node.kind != "op":
+            continue
+        op, args = node.op, node.args
+        for k, a in enumerate(args):
+            if op.inputs[k] in op.label_inputs or op is OPS["matmul"] and k == 0:
+                data.add(a)
+        if op.elementwise and len(args) == 2 and all(g.nodes[a].kind == "leaf" for a in args):
+            sizes = [np.size(vals[a]) for a in args]
+            if sizes[0] != sizes[1]:
+                data.add(args[int(sizes[1] > sizes[0])])
+    return data
 
 
 def _commit(session, params: dict) -> None:

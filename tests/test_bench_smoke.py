@@ -10,8 +10,8 @@ import sys
 import pytest
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
-SCRIPTS = ("tensor_step", "scalar_chain", "symbolic_chain", "script_session", "startup",
-           "digits_fit")
+SCRIPTS = ("tensor_step", "scalar_chain", "symbolic_chain", "diff_time", "script_session",
+           "startup", "digits_fit")
 KEYS = {"bench", "figure", "value", "unit", "baseline", "baseline_value", "ratio", "goal", "met"}
 
 

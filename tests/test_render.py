@@ -152,7 +152,6 @@ def test_diff_shows_raw_simplified_and_output_form_in_unicode_or_ascii():
     r = _diff("(1 - sigmoid(x))⋅sigmoid(x)", "(1 - sigmoid(x))*sigmoid(x)")
     assert text(r) == ("diff sigmoid(x) wrt x\n"
                        "  ∂/∂x           (1 - sigmoid(x))⋅sigmoid(x)\n"
-                       "  simplified     (1 - sigmoid(x))⋅sigmoid(x)\n"
                        "  in terms of y  y⋅(1 - y)\n"
                        "                 where y = sigmoid(x)\n")
     out = text(r, ASC)
@@ -209,10 +208,12 @@ def test_an_unknown_kind_is_shown_field_by_field():
 
 TREE = ok("tree", of="price", has_grads=True, root={
     "id": 4, "name": "price", "op": "mul", "label": "×", "symbol": "*", "expr": "price",
-    "local": ["tax", "apple**2"],
+    "local": [{"to": "u1", "form": "tax", "rule": False},
+              {"to": "tax", "form": "u1", "rule": False}],
     "value": 220.0, "grad": 1.0, "shape": [], "children": [
         {"id": 3, "name": None, "op": "mul", "label": "×", "symbol": "*",
-         "expr": "apple*apple", "local": ["apple", "apple"],
+         "expr": "u1", "definition": "apple*apple",
+         "local": [{"to": "apple", "form": "2*apple", "rule": False}],
          "value": 200.0, "grad": 1.1, "shape": [], "children": [
              {"id": 2, "name": "apple", "op": "leaf", "expr": "apple", "local": [],
               "value": 100.0, "grad": 2.2, "shape": [], "children": []},
@@ -224,9 +225,9 @@ TREE = ok("tree", of="price", has_grads=True, root={
 def test_tree_draws_values_gradients_local_derivatives_and_references():
     assert text(TREE) == (
         "price [×] = 220   grad 1\n"
-        "  ∂/∂(apple*apple): tax   ∂/∂tax: apple**2\n"
-        "├── apple*apple = 200   grad 1.1\n"
-        "│     ∂/∂apple: apple   ∂/∂apple: apple\n"
+        "  ∂/∂u1: tax   ∂/∂tax: u1\n"
+        "├── u1 = apple*apple [×] = 200   grad 1.1\n"
+        "│     ∂/∂apple: 2*apple\n"
         "│   ├── apple = 100   grad 2.2\n"
         "│   └── ↑ see apple\n"
         "└── tax = 1.1   grad 200\n")
@@ -235,7 +236,7 @@ def test_tree_draws_values_gradients_local_derivatives_and_references():
 def test_tree_in_ascii():
     out = text(TREE, ASC)
     assert out.isascii()
-    assert "|-- apple*apple = 200   grad 1.1" in out and "`-- ^ see apple" in out
+    assert "|-- u1 = apple*apple [*] = 200   grad 1.1" in out and "`-- ^ see apple" in out
     assert "price [*] = 220" in out
 
 
@@ -309,7 +310,7 @@ def test_rich_output_draws_the_same_tree_and_table():
     out.show(TREE)
     drawn = buf.getvalue()
     assert "\x1b[" not in drawn
-    assert "├── apple*apple = 200   grad 1.1" in drawn and "└── ↑ see apple" in drawn
+    assert "├── u1 = apple*apple [×] = 200   grad 1.1" in drawn and "└── ↑ see apple" in drawn
 
 
 def test_rich_with_colour_and_ascii():

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bpshell.commands.registry import Args, command
-from bpshell.errors import BpError, CheckFailed
+from bpshell.errors import BpError, CheckFailed, UnknownName
 from bpshell.evaluate import nonfinite, shape_of
 from bpshell.language.grammar import Expr, Flag, Names, Number, Target
 from bpshell.numeric.passes import to_plain
-from bpshell.results.fields import FINDINGS, VALUE
+from bpshell.results.fields import FINDINGS, TEXT, VALUE
 
 CHECK_EPS, CHECK_ATOL, CHECK_RTOL = 1e-6, 1e-5, 1e-3  # torch.autograd.gradcheck's defaults
 CHECK_MAX_ELEMENTS = 2000  # per leaf; larger leaves are checked at evenly spread elements
@@ -33,9 +33,13 @@ def grad(session, args: Args, stmt) -> dict:
     if value is None:
         from bpshell.symbolic.reverse import symbolic_gradients
 
+        for w in args.wrt or ():  # the same error as for a numeric graph
+            if w not in session.state.bindings and w not in plan.graph.named:
+                raise UnknownName(ev.unknown(w), *stmt.pos)
         result = symbolic_gradients(plan.graph, args.wrt or None)
         return {"kind": "grad", "of": args.name, "value": None, "shape": [],
                 "symbolic": True, **result}
+    out = {n: g + 0.0 for n, g in out.items()}  # -0 reads as a sign; it is 0
     return {"kind": "grad", "of": args.name, "value": to_plain(value),
             "shape": shape_of(value), "symbolic": False, "grads": out,
             "nonfinite": nonfinite(out), **ev.diagnose(plan, grads)}
@@ -110,33 +114,81 @@ def _failure(name: str, results: dict) -> str:
             f"{r['numeric']:.6g}")
 
 
-@command("explain", Target(), Flag("step", "step"),
+@command("explain", Target(), Expr("upstream", "with"), Flag("step", "step"),
          summary="the backward pass as a ledger: local derivative x upstream = downstream",
-         examples=("explain y", "explain loss step"), group="gradients",
-         notes=("'step' walks the backward pass one node at a time in the shell; in a "
-                "script it prints the steps one after another.",),
-         fields={"of": str, "value": VALUE, "step": bool, "rows": list, "leaves": list, **FINDINGS})
+         examples=("explain y", "explain Y with [[1], [1]]", "explain loss step"),
+         group="gradients",
+         notes=("'with EXPR' gives the upstream gradient, as for grad.",
+                "With symbols unbound, the upstream gradient is the symbol dout (the book's "
+                "name) and every gradient is an expression; the last column gives each "
+                "input's gradient in its simplest form.",
+                "'step' walks the backward pass one node at a time in the shell; in a "
+                "script it prints the steps one after another."),
+         fields={"of": str, "value": VALUE, "step": bool, "rows": list, "leaves": list,
+                 "symbolic": bool, "upstream_symbol": TEXT, "definitions": dict,
+                 **FINDINGS})
 def explain(session, args: Args, stmt) -> dict:
     from bpshell.numeric.explain import explain as ledger
 
     ev = session.ev
-    plan, grads, _ = ev.gradients(args.name, None, None, stmt.pos)
+    plan, grads, _ = ev.gradients(args.name, None, args.upstream, stmt.pos)
+    taken = set(session.state.bindings) | set(session.state.funcs)
     if plan.values[plan.graph.root] is None:
-        raise BpError(f"{args.name} is symbolic; explain needs values for "
-                      f"{', '.join(sorted(ev.symbols_of(plan)))}", *stmt.pos)
+        return {"kind": "explain", "of": args.name, "value": None, "step": args.step,
+                "symbolic": True,
+                **_symbolic(session, plan, args.upstream, stmt, taken, grads=False)}
     return {"kind": "explain", "of": args.name,
             "value": to_plain(plan.values[plan.graph.root]), "step": args.step,
-            **ledger(plan, grads), **ev.diagnose(plan, grads)}
+            "symbolic": False, **ledger(plan, grads, taken), **ev.diagnose(plan, grads)}
+
+
+def _symbolic(session, plan, upstream_ast, stmt, taken: set[str], grads: bool) -> dict:
+    """The backward pass of a graph with unbound symbols, on expressions."""
+    import sympy as sp
+
+    from bpshell.symbolic.expr import number
+    from bpshell.symbolic.ledger import Formulas, free_upstream, symbolic_ledger
+
+    f = Formulas(plan.graph, plan.graph.root, taken)
+    if upstream_ast is None:
+        upstream = free_upstream(taken | set(plan.graph.named))
+    else:
+        _, seed = session.ev.evaluate(session.ev.fold(upstream_ast, session.state.serial))
+        if seed is None or getattr(seed, "ndim", 0):
+            raise BpError("a symbolic explain needs a number after 'with'", *stmt.pos)
+        upstream = number(float(seed))
+    try:
+        result = symbolic_ledger(f, upstream)
+    except BpError as e:
+        raise e.at(*stmt.pos) from None
+    out = {"upstream_symbol": str(upstream) if isinstance(upstream, sp.Symbol) else None,
+           "definitions": {f.name(i): f.definition(i) for i in f.short}}
+    if grads:
+        return {**out, "grads": result["grads"]}
+    return {**out, "rows": result["rows"], "leaves": result["leaves"],
+            "nonfinite_value": None, "nonfinite_grad": None, "kinks": [], "hints": []}
 
 
 @command("tree", Target(),
          summary="the graph of NAME with values, local derivatives and, after grad, gradients",
          examples=("tree price",), group="gradients",
-         fields={"of": str, "root": dict, "has_grads": bool})
+         notes=("With symbols unbound, each node's gradient is an expression in the "
+                "upstream gradient dout.",),
+         fields={"of": str, "root": dict, "has_grads": bool, "upstream_symbol": TEXT})
 def tree(session, args: Args, stmt) -> dict:
     from bpshell.numeric.tree import build_tree
 
     plan, grads = session.ev.plan_with_grads(args.name)
+    taken = set(session.state.bindings) | set(session.state.funcs)
+    root = plan.graph.named[args.name]
+    symbolic, upstream = None, None
+    if plan.values[root] is None:
+        try:
+            found = _symbolic(session, plan, None, stmt, taken, grads=True)
+            symbolic, upstream = found["grads"], found["upstream_symbol"]
+        except BpError:  # arrays in a symbolic graph: the tree still shows its formulas
+            pass
     return {"kind": "tree", "of": args.name,
-            "root": build_tree(plan, grads, plan.graph.named[args.name], TREE_MAX_NODES),
-            "has_grads": grads is not None}
+            "root": build_tree(plan, grads, root, TREE_MAX_NODES, taken, symbolic),
+            "has_grads": grads is not None or symbolic is not None,
+            "upstream_symbol": upstream}

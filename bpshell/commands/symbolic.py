@@ -3,32 +3,66 @@
 from __future__ import annotations
 
 from bpshell.commands.registry import Args, command
-from bpshell.errors import MathError
-from bpshell.language.grammar import Expr, OneName
+from bpshell.errors import BpError, MathError
+from bpshell.language.grammar import Expr, Flag, OneName
 from bpshell.results.fields import TEXT
 
 
 @command("diff", Expr("expr"), OneName("wrt", "wrt", required=True,
                                        why="expected 'wrt NAME': 'diff EXPR wrt NAME'"),
+         Flag("simplify", "simplify"), Flag("expanded", "expanded"),
          summary="symbolic derivative: raw, simplified, and in terms of the output",
-         examples=("diff sigmoid(x) wrt x", "diff x**3 + 2*x wrt x"), group="symbolic",
+         examples=("diff sigmoid(x) wrt x", "diff x**3 + 2*x wrt x",
+                   "diff tanh(x)**2 wrt x simplify"), group="symbolic",
          notes=("'in terms of y' is the form the backward pass uses: sigmoid' = y*(1 - y), "
-                "tanh' = 1 - y**2, exp' = y.",),
+                "tanh' = 1 - y**2, exp' = y.",
+                "'simplify' also runs SymPy's simplify, which may take seconds "
+                "(BPSHELL_SIMPLIFY_SECONDS bounds it).",
+                "Of a name defined through other named nodes (h2 = sigmoid(w2*h1 + b2)), "
+                "diff answers in chain form, in terms of those nodes; 'expanded' writes it "
+                "out in the inputs alone."),
          fields={"wrt": str, "expr": str, "derivative": str, "simplified": str,
                  "simplify_note": TEXT, "output_name": str, "in_terms_of_output": TEXT,
-                 "pretty": dict, "ascii": dict})
+                 "pretty": dict, "ascii": dict, "chain": (dict, type(None))})
 def diff(session, args: Args, stmt) -> dict:
+    from bpshell.language import ast as A
     from bpshell.symbolic.expr import differentiate
 
     state = session.state
     expr = session.ev.fold(args.expr, state.serial)
+    if isinstance(expr, A.Name) and not args.expanded and expr.id in state.bindings:
+        chain = _chain(session, expr.id, args.wrt, stmt)
+        if chain is not None:
+            return chain
     try:
-        result = differentiate(expr, args.wrt, state.bindings, state.funcs, session.limits)
+        result = differentiate(expr, args.wrt, state.bindings, state.funcs, session.limits,
+                               simplify=args.simplify)
     except ArithmeticError as e:  # SymPy's Float division by 0.0, an mpmath overflow
         raise MathError(f"SymPy cannot take this expression: {type(e).__name__}"
                         f"{': ' + str(e) if str(e) else ''} (a division by 0.0?)",
                         *stmt.pos) from None
+    except BpError as e:
+        raise e.at(*stmt.pos) from None
     return {"kind": "diff", **result}
+
+
+def _chain(session, name: str, wrt: str, stmt) -> dict | None:
+    """The chain form of diff NAME wrt x, when NAME is built from other named nodes."""
+    from bpshell.symbolic.reverse import chain_derivative, has_named_steps
+
+    builder = session.ev.builder(frozen=False)
+    graph = builder.graph
+    graph.root = builder.name_node(name)
+    if not has_named_steps(graph):
+        return None
+    try:
+        chain = chain_derivative(graph, name, wrt)
+    except BpError as e:
+        raise e.at(*stmt.pos) from None
+    text = chain["result"]
+    return {"kind": "diff", "wrt": wrt, "expr": name, "derivative": text,
+            "simplified": text, "simplify_note": None, "output_name": name,
+            "in_terms_of_output": None, "pretty": {}, "ascii": {}, "chain": chain}
 
 
 @command("rules", summary="every op with its definition, derivative and form in terms of y",

@@ -58,7 +58,8 @@ def picture(plan: Plan, grads: list | None, root: int, *, layers: bool = False,
     if not grads:
         grads = None
     known, total_steps = _known_steps(g, grads, steps)
-    pic = Picture(title=plan.graph.nodes[root].label, forward_only=not with_grads)
+    pic = Picture(title=plan.graph.nodes[root].label, forward_only=not with_grads,
+                  steps_total=total_steps)
     pic.nodes = [_node(plan, i, tuple(members.get(i, ()))) for i in g.ids
                  if groups.get(i, i) == i]
     out_id = len(plan.graph.nodes)

@@ -1,7 +1,8 @@
-"""Plots of a function and its derivative: text for the terminal, PNG/SVG files.
+"""Plots of a function and its derivative: text for the terminal, PNG/SVG files, and
+SVG for a notebook (with a fit's loss curve).
 
 plotext draws in the terminal (pure Python, small); matplotlib writes image files and is
-an optional extra (`pip install 'bpshell[plot]'`), imported only when a file is asked for.
+an optional extra (`pip install 'bpshell[plot]'`), imported only when a picture is asked for.
 """
 
 from __future__ import annotations
@@ -44,24 +45,115 @@ def save_plot(result: dict, path: str) -> None:
     """Write the plot to a .png or .svg file (atomically: a temporary file, then a rename)."""
     if not path.lower().endswith((".png", ".svg")):
         raise FileError("plot writes .png or .svg files")
-    try:
-        import matplotlib
+    figure = _figure_class()
+    if figure is None:
+        raise FileError("saving a plot needs matplotlib: pip install 'bpshell[plot]'")
+    _save(plot_figure(result, figure), path)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+
+def _save(fig, path: str) -> None:
+    """Write a Figure to path atomically: a temporary file, then a rename."""
+    tmp = f"{path}.tmp{os.getpid()}{os.path.splitext(path)[1]}"
+    try:
+        fig.savefig(tmp, bbox_inches="tight")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise FileError(f"cannot write {path}: {e.strerror}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _needs_figure(what: str):
+    figure = _figure_class()
+    if figure is None:
+        raise FileError(f"saving {what} needs matplotlib: pip install 'bpshell[plot]'")
+    return figure
+
+
+def _figure_class():
+    """matplotlib's Figure, or None without the plot extra.
+
+    A Figure is drawn without pyplot, so no backend is chosen and none is switched: in a
+    Jupyter kernel the learner's own `%matplotlib` setting stays as it was.
+    """
+    try:
+        from matplotlib.figure import Figure
     except ImportError:
-        raise FileError("saving a plot needs matplotlib: pip install 'bpshell[plot]'") from None
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
-    ax.plot(result["x"], result["y"], label=result["expr"])
+        return None
+    return Figure
+
+
+def plot_figure(result: dict, figure):
+    """The plot of a function, its derivative and any data points, as a Figure (or the
+    decision regions, for points of two columns)."""
+    if result.get("regions") is not None:
+        return regions_figure(result, figure)
+    fig = figure(figsize=(6.4, 4.2), dpi=100)
+    ax = fig.subplots()
+    ax.plot(result["x"], result["y"], label=result["expr"], gid="function")
     if result.get("dy") is not None:
-        ax.plot(result["x"], result["dy"], label=f"d/d{result['wrt']}", linestyle="--")
+        ax.plot(result["x"], result["dy"], label=f"d/d{result['wrt']}", linestyle="--",
+                gid="derivative")
     for name, values in (result.get("data") or {}).items():
         ax.scatter(np.asarray(result["data_x"]).reshape(-1), np.asarray(values).reshape(-1),
                    label=name, s=12, color="black")
     ax.set_xlabel(result["wrt"])
     ax.grid(alpha=0.3)
     ax.legend()
-    _save(fig, plt, path)
+    return fig
+
+
+def plot_svg(result: dict) -> str | None:
+    """The plot as SVG text, or None without matplotlib (for a notebook)."""
+    figure = _figure_class()
+    if figure is None:
+        return None
+    with _svg_settings():
+        return figure_svg(plot_figure(result, figure))
+
+
+def loss_curve_svg(points, of: str) -> str | None:
+    """The loss against the step, as SVG text (None without matplotlib or points).
+
+    The axis is logarithmic when the losses are positive and span more than two decades,
+    which is how a fit that converges reads best. The line has id `loss`.
+    """
+    figure = _figure_class()
+    # a fit's trace rows are [step, loss, *reports]: the loss is the second column
+    pts = [(float(row[0]), float(row[1])) for row in points if np.isfinite(row[1])]
+    if figure is None or not pts:
+        return None
+    steps, losses = zip(*pts)
+    with _svg_settings():
+        fig = figure(figsize=(5.6, 3.2), dpi=100)
+        ax = fig.subplots()
+        ax.plot(steps, losses, gid="loss", marker="." if len(pts) < 30 else None)
+        if min(losses) > 0 and max(losses) / min(losses) > 100:
+            ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel(of)
+        ax.grid(alpha=0.3)
+        return figure_svg(fig)
+
+
+def _svg_settings():
+    """Text kept as text (small, searchable), the same ids each run, and every point drawn:
+    a line is not simplified, so the picture holds the data it shows (a path is simplified
+    or not when it is made, so this holds while the figure is built and saved)."""
+    from matplotlib import rc_context
+
+    return rc_context({"svg.fonttype": "none", "svg.hashsalt": "bpshell",
+                       "path.simplify": False})
+
+
+def figure_svg(fig) -> str:
+    """A Figure as SVG text, with no date in it (the same bytes each run)."""
+    import io
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return buf.getvalue()
 
 
 # ---------------------------------------------------------------- a fit's curves
@@ -104,46 +196,25 @@ def terminal_curves(result: dict, width: int = 78, height: int = 16) -> str:
 def save_curves(result: dict, path: str) -> None:
     """A fit's curves as an image: the loss per epoch, and beside it each report (train
     and test accuracy in the book's Figure 5-31), written atomically."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise FileError("saving the curves needs matplotlib: pip install 'bpshell[plot]'") \
-            from None
+    figure = _needs_figure("the curves")
     xlabel, xs, curves = _series(result)
     reports = bool(result.get("reports"))
-    fig, axes = plt.subplots(1, 2 if reports else 1, figsize=(9.6 if reports else 6.4, 4.2),
-                             dpi=100, squeeze=False)
-    loss_ax = axes[0][0]
-    loss_ax.plot(xs, [float(row[1]) for row in result["trace"]], marker="o", markersize=3)
-    loss_ax.set_title(f"{result['of']} per {xlabel[:-1]}")
+    fig = figure(figsize=(9.6 if reports else 6.4, 4.2), dpi=100)
+    axes = fig.subplots(1, 2 if reports else 1, squeeze=False)[0]
+    axes[0].plot(xs, [float(row[1]) for row in result["trace"]], marker="o", markersize=3,
+                 gid="loss")
+    axes[0].set_title(f"{result['of']} per {xlabel[:-1]}")
     if reports:
-        ax = axes[0][1]
         for k, (name, ys) in enumerate(curves.items()):
-            ax.plot(xs, ys, marker="os^v"[k % 4], markersize=3, label=name,
-                    linestyle="-" if k == 0 else "--")
+            axes[1].plot(xs, ys, marker="os^v"[k % 4], markersize=3, label=name,
+                         linestyle="-" if k == 0 else "--")
         if _unit_range(curves):
-            ax.set_ylim(0, 1.0)
-        ax.legend(loc="lower right")
-    for ax in axes[0]:
+            axes[1].set_ylim(0, 1.0)
+        axes[1].legend(loc="lower right")
+    for ax in axes:
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
-    _save(fig, plt, path)
-
-
-def _save(fig, plt, path: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}{os.path.splitext(path)[1]}"
-    try:
-        fig.savefig(tmp, bbox_inches="tight")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise FileError(f"cannot write {path}: {e.strerror}") from None
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    _save(fig, path)
 
 
 # ---------------------------------------------------------------- decision regions
@@ -170,23 +241,24 @@ def region_map(result: dict, width: int = 60, height: int = 24) -> list[str]:
 
 
 def save_regions(result: dict, path: str) -> None:
-    """The decision regions filled in light colours, the data points over them."""
+    """The decision regions as an image file."""
     if not path.lower().endswith((".png", ".svg")):
         raise FileError("plot writes .png or .svg files")
-    try:
-        import matplotlib
+    _save(regions_figure(result, _needs_figure("a plot")), path)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise FileError("saving a plot needs matplotlib: pip install 'bpshell[plot]'") from None
+
+def regions_figure(result: dict, figure):
+    """The decision regions filled in light colours, the data points over them."""
+    from matplotlib import colormaps
+
     regions = np.asarray(result["regions"])
-    k = int(regions.max()) + 1 if regions.size else 1
-    fig, ax = plt.subplots(figsize=(6.4, 5.0), dpi=100)
-    cmap = plt.get_cmap("tab10")
-    ax.contourf(result["x"], result["y"], regions, levels=np.arange(-0.5, max(k, 2) + 0.5),
-                colors=[cmap(i) for i in range(max(k, 2))], alpha=0.25)
-    ax.contour(result["x"], result["y"], regions, levels=np.arange(0.5, max(k, 2) - 0.5),
+    k = max(int(regions.max()) + 1 if regions.size else 1, 2)
+    fig = figure(figsize=(6.4, 5.0), dpi=100)
+    ax = fig.subplots()
+    cmap = colormaps["tab10"]
+    ax.contourf(result["x"], result["y"], regions, levels=np.arange(-0.5, k + 0.5),
+                colors=[cmap(i) for i in range(k)], alpha=0.25)
+    ax.contour(result["x"], result["y"], regions, levels=np.arange(0.5, k - 0.5),
                colors="black", linewidths=0.8)
     points = np.asarray(result["data_x"])
     for name, labels in (result.get("data") or {}).items():
@@ -199,4 +271,4 @@ def save_regions(result: dict, path: str) -> None:
     ax.set_title(f"decision regions of {result['expr']}")
     if result.get("data"):
         ax.legend(loc="upper right", fontsize=8)
-    _save(fig, plt, path)
+    return fig

@@ -21,6 +21,7 @@ from bpshell.symbolic.calls import sympy_call
 from bpshell.symbolic.derive import X, Y
 from bpshell.symbolic.expr import number, symbol
 from bpshell.symbolic.local import local
+from bpshell.symbolic.shown import text
 
 
 def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
@@ -75,7 +76,7 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
         if node.name and i != graph.root and not g.is_Atom and \
                 (uses[i] > 1 or readers[i] > 1):
             d = sp.Symbol(f"d_{node.name}")
-            steps.append({"name": str(d), "expr": str(g)})
+            steps.append({"name": str(d), "expr": text(g)})
             g = d
         args = [value[a] for a in node.args]
         if node.op.name == "id":
@@ -89,9 +90,10 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
             if nodes[a].kind == "const":
                 continue
             adj[a] = adj[a] + g * locals_[k]
-    grads = {nm: str(adj[graph.named[nm]]) for nm in names if nm in graph.named}
+    # a name that exists but is not an input of this graph has gradient 0, as in numeric grad
+    grads = {nm: text(adj[graph.named[nm]]) if nm in graph.named else "0" for nm in names}
     return {"grads": grads, "steps": steps,
-            "definitions": {k: str(v) for k, v in defs.items()}}
+            "definitions": {k: text(v) for k, v in defs.items()}}
 
 
 _FORMS: WeakKeyDictionary[Op, list] = WeakKeyDictionary()
@@ -110,3 +112,22 @@ def _local_forms(op: Op, loc) -> list:
                  else sp.diff(loc.call, X[k]) for k, form in enumerate(loc.output)]
         _FORMS[op] = forms
     return forms
+
+
+def has_named_steps(graph: Graph) -> bool:
+    """Whether the graph holds named intermediates (h1 = ..., h2 = ...) below its root."""
+    return any(graph.nodes[i].kind == "op" and i != graph.root for i in graph.named.values())
+
+
+def chain_derivative(graph: Graph, of: str, wrt: str) -> dict:
+    """d of/d wrt in chain form: reverse mode over the named nodes, in linear time.
+
+    Each d_h is the gradient of `of` with respect to the named node h, written once; the
+    result is a product of local derivatives in terms of the named outputs, as symbolic
+    grad builds it, where sympy.diff of the written-out expression grows without bound.
+    """
+    result = symbolic_gradients(graph, [wrt])
+    names = [nm for nm in graph.named if graph.nodes[graph.named[nm]].kind == "op"]
+    defs = result["definitions"]
+    return {"of": of, "steps": result["steps"], "result": result["grads"][wrt],
+            "definitions": {nm: defs[nm] for nm in names if nm in defs}}

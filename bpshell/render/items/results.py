@@ -25,6 +25,7 @@ from bpshell.render.doc import (
     line,
 )
 from bpshell.render.format import Style, is_array, shape_text, summary, value_text
+from bpshell.render.items.arrays import brief
 from bpshell.render.items.findings import findings
 from bpshell.render.registry import items_for, renders
 
@@ -72,7 +73,7 @@ def _grad(r: dict, style: Style) -> list[Item]:
     if r.get("symbolic"):
         return _grad_symbolic(r, style)
     head = line("grad ", (of, NAME), ("  (", DIM), (of, NAME), " = ",
-                (summary(r["value"], style), NUM), (")", DIM))
+                (brief(r["value"], style), NUM), (")", DIM))
     grads = r.get("grads") or {}
     if not grads:
         return [head, line((f"{of} depends on no named input", DIM), indent=2)]
@@ -134,6 +135,8 @@ def _check(r: dict, style: Style) -> list[Item]:
 
 @renders("diff")
 def _diff(r: dict, style: Style) -> list[Item]:
+    if r.get("chain"):
+        return _diff_chain(r, style)
     pretty = r["pretty"] if style.unicode else r["ascii"]
     y = r["output_name"]
     head = line("diff ", (r["expr"], SYM), " wrt ", (r["wrt"], NAME))
@@ -146,7 +149,8 @@ def _diff(r: dict, style: Style) -> list[Item]:
             rows.append(["", line(("as text: ", DIM), (r[key], DERIV))])
 
     add(style.d("", r["wrt"]), "derivative")
-    add("simplified", "simplified")
+    if r["simplified"] != r["derivative"]:  # shown only where it is simpler
+        add("simplified", "simplified")
     if r.get("in_terms_of_output") is not None:
         add(f"in terms of {y}", "in_terms_of_output")
         if y != r["expr"]:
@@ -156,6 +160,25 @@ def _diff(r: dict, style: Style) -> list[Item]:
     out: list[Item] = [head, Table([], rows, styles=[HEAD, ""])]
     if r.get("simplify_note"):
         out.append(line((r["simplify_note"], DIM), indent=2))
+    return out
+
+
+def _diff_chain(r: dict, style: Style) -> list[Item]:
+    """The chain form: d_h steps, then the derivative, in terms of the named nodes."""
+    chain, of, wrt = r["chain"], r["expr"], r["wrt"]
+    out: list[Item] = [line("diff ", (of, NAME), " wrt ", (wrt, NAME),
+                            ("  chain form, in terms of the named nodes", DIM))]
+    rows: list[list] = [[line((s["name"], NAME)), line((s["expr"], DERIV))]
+                        for s in chain["steps"]]
+    rows.append([line((style.d(of, wrt), NAME)), line((r["derivative"], DERIV))])
+    out.append(Table([], rows, styles=[NAME, DERIV]))
+    if chain["steps"]:
+        out.append(line((f"d_h is {style.d(of, 'h')}: the gradient flowing into the "
+                         f"named node h", DIM), indent=2))
+    for name, expr in chain["definitions"].items():
+        out.append(line(("where ", DIM), (name, NAME), " = ", (expr, SYM), indent=2))
+    out.append(line((f"'diff {of} wrt {wrt} expanded' writes it out in the inputs alone",
+                     DIM), indent=2))
     return out
 
 
@@ -275,7 +298,8 @@ def _run(r: dict, style: Style) -> list[Item]:
 
 @renders("draw")
 def _draw(r: dict, style: Style) -> list[Item]:
-    out = _note(f"drew {r['of']} to {r['path']} ({r['nodes']} nodes, {r['edges']} arrows)")
+    where = r["path"] if len(r["paths"]) == 1 else f"{r['paths'][0]} ... {r['path']}"
+    out = _note(f"drew {r['of']} to {where} ({r['nodes']} nodes, {r['edges']} arrows)")
     if r.get("note"):
         out.append(line((r["note"], DIM), indent=2))
     return out

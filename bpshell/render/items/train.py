@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from bpshell.render.doc import DERIV, DIM, GRAD, HEAD, NAME, NUM, OP, Item, Line, Table, line
-from bpshell.render.format import Style, is_array, number, summary
+from bpshell.render.doc import DERIV, DIM, GRAD, HEAD, NAME, NUM, OP, SYM, Item, Line, Table, line
+from bpshell.render.format import Style, is_array, number
+from bpshell.render.items.arrays import brief, cell
 from bpshell.render.registry import renders
 
 
 def _num(v, style: Style) -> str:
-    return summary(v, style)
+    return cell(v, style)
+
+
+def _node_cell(row: dict) -> Line:
+    """The node: its name, or u1 = its expression, and its op."""
+    out = line((row["node"], NAME))
+    if row.get("definition"):
+        out.add(" = ").add(row["definition"], SYM)
+    return out.add(f" ({row['op']})", DIM)
+
+
+def _mask_text(mask: dict) -> str:
+    """The book's ReLU mask: where x <= 0, dout is set to 0."""
+    import numpy as np
+
+    shown = np.array2string(np.array(mask["value"]), separator=", ")
+    return (f"mask = ({mask['text']}), dout[mask] = 0\n{shown}\n"
+            f"zeroes {mask['zeroed']} of {mask['of']}")
 
 
 @renders("explain")
@@ -16,20 +34,26 @@ def explain_items(r: dict, style: Style, rows_shown: int | None = None) -> list[
     """The backward pass, one row per node: local x upstream = downstream, with numbers."""
     from bpshell.render.items.findings import findings
 
+    if r.get("symbolic"):
+        return _symbolic_items(r, style, rows_shown)
     times = style.sym("×", "x")
     head = line("explain ", (r["of"], NAME), ("  (", DIM), (r["of"], NAME), " = ",
-                (_num(r["value"], style), NUM), (")  backward, from the output down", DIM))
+                (brief(r["value"], style), NUM), (")  backward, from the output down", DIM))
     table_rows: list[list] = []
     rows = r["rows"] if rows_shown is None else r["rows"][:rows_shown]
     for row in rows:
         first = True
-        node = line((row["node"], NAME), (f" ({row['op']})", DIM))
+        node = _node_cell(row)
         for d in row["downstream"]:
-            if d["rule"] or is_array(row["upstream"]):
-                local = line((d["rule"] or f"{style.d('', d['to'])}: {d['local']}", DERIV))
+            wrt = f"{style.d('', d['to'])}: {d['local']}"
+            if d.get("mask"):
+                local = line((_mask_text(d["mask"]), DERIV))
+                product = line((_num(d["value"], style), GRAD))
+            elif d["rule"] or is_array(row["upstream"]):
+                local = line((d["rule"] or wrt, DERIV))
                 product = line((_num(d["value"], style), GRAD))
             else:
-                local = line((f"{style.d('', d['to'])}: {d['local']}", DERIV))
+                local = line((wrt, DERIV))
                 if d["local_value"] is not None:
                     local.add(f" = {_num(d['local_value'], style)}", NUM)
                 product = line((f"{_num(d['local_value'], style)} {times} "
@@ -52,6 +76,42 @@ def explain_items(r: dict, style: Style, rows_shown: int | None = None) -> list[
     return out
 
 
+def _symbolic_items(r: dict, style: Style, rows_shown: int | None) -> list[Item]:
+    """The backward pass on expressions: the upstream gradient is a symbol, dout."""
+    arrow = style.sym("→", "->")
+    dout = r.get("upstream_symbol")
+    note = f"upstream gradient {dout}" if dout else "symbolic"
+    head = line("explain ", (r["of"], NAME), (f"  ({note})  backward, from the output down",
+                                              DIM))
+    table_rows: list[list] = []
+    rows = r["rows"] if rows_shown is None else r["rows"][:rows_shown]
+    for row in rows:
+        first = True
+        for d in row["downstream"]:
+            local = d["local"] if " = " in d["local"] else \
+                f"{style.d('', d['to'])}: {d['local']}"
+            table_rows.append([_node_cell(row) if first else "",
+                               line((row["upstream"], GRAD)) if first else "",
+                               line((local, DERIV)), line((f"{arrow} {d['to']}", NAME)),
+                               line((d["value"], GRAD))])
+            first = False
+    out: list[Item] = [head]
+    if table_rows:
+        out.append(Table(["node", "upstream", "local derivative", "to", "downstream"],
+                         table_rows, styles=[NAME, GRAD, DERIV, NAME, GRAD]))
+    if rows_shown is not None:
+        return out
+    for leaf in r["leaves"]:
+        if leaf["sum_of"]:
+            terms = " + ".join(f"({p['value']}) via {p['from']}" for p in leaf["sum_of"])
+            out.append(line((style.d("", leaf["name"]), NAME), " = ", (terms, DIM), indent=2))
+    grads = [[leaf["name"], leaf["grad"], leaf["result"]] for leaf in r["leaves"]]
+    if grads:
+        out.append(Table(["leaf", "gradient", "simplest form"], grads,
+                         styles=[NAME, GRAD, GRAD]))
+    return out
+
+
 def fan_in_items(r: dict, style: Style) -> list[Item]:
     """Gradients that are sums: one named contribution per consumer."""
     out: list[Item] = []
@@ -60,8 +120,8 @@ def fan_in_items(r: dict, style: Style) -> list[Item]:
     for name, total, parts in sums:
         if not parts:
             continue
-        terms = " + ".join(f"{_num(p['value'], style)} via {p['via']}" for p in parts)
-        out.append(line((style.d("", name), NAME), " = ", (_num(total, style), GRAD),
+        terms = " + ".join(f"{brief(p['value'], style)} via {p['via']}" for p in parts)
+        out.append(line((style.d("", name), NAME), " = ", (brief(total, style), GRAD),
                         (" = ", DIM), (terms, DIM), indent=2))
     if out:
         out.insert(0, line(("used more than once, so the gradient is a sum:", HEAD), indent=2))

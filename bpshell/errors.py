@@ -7,6 +7,7 @@ class BpError(Exception):
     """An error in a bpshell statement, with a 1-based line and column where known."""
 
     kind = "error"
+    detail: dict | None = None  # a result to show beside the error (a failed check's table)
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None):
         super().__init__(message)
@@ -51,3 +52,14 @@ class TimeLimitError(LimitError):
 
 class FileError(BpError):
     kind = "file"
+
+
+class CheckFailed(BpError):
+    """A gradient check that did not pass: the statement fails, and its table is shown."""
+
+    kind = "check"
+
+    def __init__(self, message: str, detail: dict, line: int | None = None,
+                 column: int | None = None):
+        super().__init__(message, line, column)
+        self.detail = detail

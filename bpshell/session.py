@@ -248,8 +248,11 @@ def as_error(exc: Exception, limit: float) -> BpError:
 
 def error_result(e: BpError, text: str, line: int, column: int) -> Result:
     e.at(line, column)
-    return Result(line=line, column=column, source=text, ok=False, kind="error",
-                  error=e.as_dict())
+    out = Result(line=line, column=column, source=text, ok=False, kind="error",
+                 error=e.as_dict())
+    if e.detail is not None:  # what the failed statement found, shown before the error
+        out["detail"] = e.detail
+    return out
 
 
 __all__ = ["Session"]

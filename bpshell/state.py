@@ -107,6 +107,9 @@ class State:
         self.funcs: dict[str, UserFunction] = {}
         self.cache: dict[str, object] = {}  # values of formulas, dropped when an input changes
         self.users: dict[str, set[str]] = {}  # name -> formulas that read it
+        # leaves that `fit` and `step` train when no 'wrt' is given (`param W1, b1`), in the
+        # order they were marked; a dict used as an ordered set
+        self.params: dict[str, None] = {}
         self.seed = seed
         self.last = None  # the last value, read as `_`
         self.version = 0  # bumped on every change that can make a plan stale
@@ -169,6 +172,14 @@ class State:
                 self.journal.record(("set-discard", readers, name, None))
                 readers.discard(name)
 
+    def mark_param(self, name: str) -> None:
+        if name not in self.params:
+            self._put(self.params, name, None)
+
+    def drop_param(self, name: str) -> None:
+        if name in self.params:
+            self._pop_ordered(self.params, name)
+
     def cache_value(self, name: str, value) -> None:
         self._put(self.cache, name, value)
 
@@ -189,6 +200,7 @@ class State:
         self._put(self.bindings, name, binding)
         self._pop(self.cache, name)
         if isinstance(binding, Formula):
+            self.drop_param(name)  # a formula is computed, never trained
             self._link(name, binding.refs)
             self._put(self.cache, name, value)
         self.invalidate(name)
@@ -199,6 +211,7 @@ class State:
         if isinstance(old, Formula):
             self._unlink(name, old.refs)
         self._pop_ordered(self.bindings, name)
+        self.drop_param(name)
         self._pop(self.cache, name)
         self.invalidate(name)
         self.version += 1

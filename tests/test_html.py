@@ -110,7 +110,7 @@ def test_without_matplotlib_a_plot_is_text_and_a_fit_its_table(monkeypatch):
     assert picture(plot) is None
     html = result_html(plot)
     assert "<svg" not in html and re.search("[\u2800-\u28ff]", html)  # braille dots
-    *_, fit = s.run("w = 0; loss = (w - 3)**2; fit loss lr 0.1 steps 20")
+    *_, fit = s.run("w = 0; loss = (w - 3)**2; fit loss lr 0.1 steps 20 wrt w")
     assert picture(fit) is None
     cells = [text_of(td) for td in parsed(result_html(fit)).iter("td")]
     assert cells[:2] == ["0", "9"]  # (0 - 3)**2 before the first step

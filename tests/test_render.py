@@ -124,14 +124,17 @@ def test_grad_findings_are_told():
 def test_check_table_says_pass_or_fail_per_leaf():
     r = ok("check", of="loss", passed=False, eps=1e-6, atol=1e-5, rtol=1e-3,
            results={"W": {"max_abs_error": 1.5e-10, "max_rel_error": 2e-9,
-                          "passed": True, "elements": 6},
-                    "b": {"max_abs_error": 0.5, "max_rel_error": 1.0, "passed": False,
+                          "mean_abs_error": 1e-10, "at": [1, 0], "backprop": 0.25,
+                          "numeric": 0.25, "passed": True, "elements": 6},
+                    "b": {"max_abs_error": 0.5, "max_rel_error": 1.0, "mean_abs_error": 0.25,
+                          "at": [2], "backprop": 0.0, "numeric": 0.5, "passed": False,
                           "elements": 3}},
            kinks=[{"node": "r", "op": "relu", "count": 2, "convention": "relu'(0) = 0"}])
     out = text(r).splitlines()
     assert out[0] == "check loss: FAILED  (eps 1e-06, atol 1e-05, rtol 0.001)"
-    assert out[3].split() == ["W", "1.50e-10", "2.00e-09", "6", "pass"]
-    assert out[4].split() == ["b", "5.00e-01", "1.00e+00", "3", "FAIL"]
+    assert out[3].split() == ["W", "1.50e-10", "[1,", "0]", "0.25", "0.25", "1.00e-10", "6",
+                              "pass"]
+    assert out[4].split() == ["b", "5.00e-01", "[2]", "0", "0.5", "2.50e-01", "3", "FAIL"]
     assert "r (relu) is evaluated at 0 in 2 elements" in out[5]
 
 

@@ -6,6 +6,7 @@ module named here.
 
 from bpshell.commands import (  # noqa: F401
     codegen,
+    data,
     draw,
     files,
     gradients,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bpshell.commands.registry import Args, command
-from bpshell.errors import BpError, UnknownName
+from bpshell.errors import BpError, CheckFailed, UnknownName
 from bpshell.evaluate import nonfinite, shape_of
 from bpshell.language.grammar import Expr, Flag, Names, Number, Target
 from bpshell.numeric.passes import to_plain
@@ -24,7 +24,9 @@ TREE_MAX_NODES = 400
          notes=("The upstream gradient is 1 for a scalar, ones for an array, or the value "
                 "after 'with' (the book's dout).",
                 "With symbols unbound, the gradients are expressions, built by reverse mode "
-                "over each node's local derivative."),
+                "over each node's local derivative.",
+                "Inside an expression, grad(L, W) is the gradient as a value, shaped like W: "
+                "'dW = grad(loss, W)', or the book's update 'W = W - 0.1*grad(loss, W)'."),
          fields={"of": str, "value": VALUE, "shape": list, "symbolic": bool, "grads": dict,
                  "nonfinite": list, "steps": list, "definitions": dict, **FINDINGS})
 def grad(session, args: Args, stmt) -> dict:
@@ -47,16 +49,23 @@ def grad(session, args: Args, stmt) -> dict:
 
 
 @command("check", Target(doc="the output whose gradients are checked"),
+         Names("wrt", "wrt", doc="only these leaves (without it: the parameters, or every "
+               "leaf when none is marked)"),
          Number("eps", "eps", doc="the step of the central differences (f(x+eps) - "
                 "f(x-eps)) / 2eps"),
          Number("atol", "atol", doc="the absolute tolerance"),
          Number("rtol", "rtol", doc="the tolerance relative to the numeric gradient"),
          summary="gradient check: central differences against backprop, leaf by leaf",
-         examples=("check y", "check loss atol 1e-6", "check price eps 1e-4 rtol 1e-2"),
+         examples=("check y", "check loss wrt w, b", "check loss eps 1e-4 atol 1e-6 rtol 1e-2"),
          group="gradients",
          notes=(f"Defaults eps {CHECK_EPS:g}, atol {CHECK_ATOL:g}, rtol {CHECK_RTOL:g}, as "
                 "torch.autograd.gradcheck; a leaf passes when |backprop - numeric| <= "
-                "atol + rtol*|numeric| at every element checked.",),
+                "atol + rtol*|numeric| at every element checked.",
+                "It checks the leaves after 'wrt', else the parameters ('param'), else every "
+                "leaf that has a gradient. Each row shows the largest difference, where it "
+                "is and both values there, and the book's figure: the mean difference.",
+                "A check that fails is a failed statement: a script stops with exit status "
+                "1."),
          fields={"of": str, "passed": bool, "eps": float, "atol": float, "rtol": float,
                  "results": dict, "kinks": list})
 def check(session, args: Args, stmt) -> dict:
@@ -69,15 +78,48 @@ def check(session, args: Args, stmt) -> dict:
     if not eps > 0:
         raise BpError("eps must be above 0", *stmt.pos)
     ev = session.ev
-    plan, grads, out = ev.gradients(args.name, None, None, stmt.pos)
+    plan, grads, out = ev.gradients(args.name, args.wrt or None, None, stmt.pos)
     if plan.values[plan.graph.root] is None:
         raise BpError(f"{args.name} is symbolic; check needs values for "
                       f"{', '.join(sorted(ev.symbols_of(plan)))}", *stmt.pos)
-    results = gradient_check(plan, grads, eps, atol, rtol, CHECK_MAX_ELEMENTS)
-    return {"kind": "check", "of": args.name,
-            "passed": all(r["passed"] for r in results.values()),
-            "eps": eps, "atol": atol, "rtol": rtol, "results": results,
-            "kinks": kinks(plan.graph, plan.values)}
+    names = _checked_leaves(session, plan, args.wrt, stmt)
+    results = gradient_check(plan, grads, eps, atol, rtol, CHECK_MAX_ELEMENTS, names)
+    result = {"kind": "check", "of": args.name,
+              "passed": all(r["passed"] for r in results.values()),
+              "eps": eps, "atol": atol, "rtol": rtol, "results": results,
+              "kinks": kinks(plan.graph, plan.values)}
+    if not result["passed"]:
+        raise CheckFailed(_failure(args.name, results), result, *stmt.pos)
+    return result
+
+
+def _checked_leaves(session, plan, wrt: list[str], stmt) -> list[str] | None:
+    """The leaves to check, in the order they were defined: 'wrt', else the parameters,
+    else None (every leaf that can have a gradient)."""
+    from bpshell.numeric.check import differentiable
+    from bpshell.numeric.train import check_leaves
+
+    g = plan.graph
+    if wrt:
+        try:
+            return check_leaves(plan, wrt)
+        except BpError as e:
+            raise e.at(*stmt.pos) from None
+    params = [n for n in session.state.params if n in g.named
+              and g.nodes[g.named[n]].kind == "leaf"]
+    if params:
+        return params
+    return [n for n in session.state.bindings if n in g.named
+            and g.nodes[g.named[n]].kind == "leaf" and differentiable(plan, g.named[n])]
+
+
+def _failure(name: str, results: dict) -> str:
+    bad = [(leaf, r) for leaf, r in results.items() if not r["passed"]]
+    leaf, r = max(bad, key=lambda item: item[1]["max_abs_error"])
+    where = f" at {r['at']}" if r["at"] else ""
+    return (f"the gradient check of {name} failed for {', '.join(n for n, _ in bad)}: "
+            f"{leaf}{where} has backprop {r['backprop']:.6g} and numeric "
+            f"{r['numeric']:.6g}")
 
 
 @command("explain", Target(doc="the output whose backward pass is written out"),

@@ -14,7 +14,7 @@ import re
 from bpshell.commands.registry import GROUPS, Command, in_groups
 from bpshell.errors import BpError
 from bpshell.language.grammar import usage
-from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.ops.table import CONSTRUCTORS, FOLDED, OPERATOR_ONLY, OPS
 
 OPERATORS: dict[str, tuple[str, str]] = {
     "=": ("bind a name; definitions are live (they follow their inputs); a right side "
@@ -85,6 +85,9 @@ def entries(funcs: dict) -> list[dict]:
     for op in OPS.values():
         if op.name != "id":
             out.append(op_entry(op, "operator" if op.name in OPERATOR_ONLY else "function"))
+    for name, (summary, example) in FOLDED.items():  # the command of the same name is first
+        out.append({"name": f"{name}(...)", "kind": "function", "summary": summary,
+                    "example": example, "examples": [example]})
     for c in CONSTRUCTORS.values():
         out.append({"name": c.name, "kind": "constructor", "summary": c.doc,
                     "example": c.example, "examples": [c.example]})

@@ -29,10 +29,21 @@ from bpshell.results.fields import NONE, TEXT
                    "plot tanh(u) wrt u from -3 to 3 to tanh.png", "plot 2*W + 1 wrt W data Y"),
          group="values", files=True,
          notes=("Without 'from A to B' the points are the values of the 'wrt' name, and "
-                "'data a, b' adds those names' values as points.",),
+                "'data a, b' adds those names' values as points.",
+                "When the 'wrt' name holds points of two columns (N x 2, as 'load moons' "
+                "gives), plot draws the decision regions instead: the class of each point "
+                "of a grid over them (the arg-max of a row of scores; one column: 1 where "
+                "it is above 0.5), with the points of 'data t' marked by their label: "
+                "'plot net(x) wrt x data t'."),
          fields={"expr": str, "wrt": str, "x": np.ndarray, "y": np.ndarray, "dy": (np.ndarray,
-                 NONE), "data": dict, "data_x": (np.ndarray, NONE), "file": TEXT})
+                 NONE), "data": dict, "data_x": (np.ndarray, NONE), "file": TEXT,
+                 "regions": (np.ndarray, NONE)})
 def plot(session, args: Args, stmt) -> dict:
+    points = session.ev.value_of(args.wrt)
+    if args.range is None and np.ndim(points) == 2 and np.shape(points)[1] == 2:
+        from bpshell.commands.boundary import boundary
+
+        return boundary(session, args, stmt, np.asarray(points, dtype=np.float64))
     xs = _points(session, args, stmt)
     y, dy = _curve(session, args, stmt, xs)
     data = {}
@@ -46,7 +57,7 @@ def plot(session, args: Args, stmt) -> dict:
               "wrt": args.wrt, "x": xs.reshape(-1),
               "y": np.asarray(y, dtype=np.float64).reshape(-1), "dy": dy, "data": data,
               "data_x": np.asarray(wrt_values, dtype=np.float64).reshape(-1) if data else None,
-              "file": args.file}
+              "file": args.file, "regions": None}
     if args.file:
         from bpshell.render.plotfile import save_plot
 
@@ -64,14 +75,19 @@ def _points(session, args: Args, stmt) -> np.ndarray:
     return np.asarray(xs, dtype=np.float64)
 
 
-def _curve(session, args: Args, stmt, xs: np.ndarray):
+def plan_at(session, args: Args, xs: np.ndarray) -> tuple[Builder, Plan]:
+    """The plot's expression as a plan, with the 'wrt' name holding xs."""
     state = session.state
     expr = session.ev.fold(args.expr, state.serial)
     bindings = dict(state.bindings)
     bindings[args.wrt] = Leaf(xs, "", 0, 0)
     b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last)
     b.graph.root = b.expr(expr, {}, state.serial)
-    plan = Plan(b.graph, session.limits.max_elements)
+    return b, Plan(b.graph, session.limits.max_elements)
+
+
+def _curve(session, args: Args, stmt, xs: np.ndarray):
+    b, plan = plan_at(session, args, xs)
     y = plan.forward()
     if y is None:
         raise BpError("the expression is symbolic here; give its other inputs values",

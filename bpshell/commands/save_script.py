@@ -46,12 +46,32 @@ def session_script(session) -> str:
     for name, b in session.bindings.items():
         if isinstance(b, Formula):
             lines.append(f"{name} = {to_text(b.expr, literal=literal)}")
+    loaded = _digits_as_loaded(session)
+    if loaded:
+        lines.append("load digits")
     for name, b in session.bindings.items():
-        if isinstance(b, Leaf):
+        if isinstance(b, Leaf) and name not in loaded:
             if np.ndim(b.value) and np.isnan(b.value).any():
                 # an array literal holds numbers only: nan is written as 0, and said so
                 lines.append(f"# {name} held nan, written here as 0")
                 lines.append(f"{name} = {literal(np.nan_to_num(b.value, nan=0.0))}")
                 continue
             lines.append(f"{name} = {literal(b.value)}")
+    params = [n for n in session.params if isinstance(session.bindings.get(n), Leaf)]
+    if params:
+        lines.append(f"param {', '.join(params)}")
     return "\n".join(lines) + "\n"
+
+
+def _digits_as_loaded(session) -> set[str]:
+    """The names `load digits` bound, if all four still hold what it gives: then the
+    script says `load digits` instead of some 100,000 numbers."""
+    from bpshell.numeric.datasets import DIGITS_NAMES, load_digits
+
+    held = [session.bindings.get(n) for n in DIGITS_NAMES]
+    if not all(isinstance(b, Leaf) and b.text == "load digits" for b in held):
+        return set()
+    fresh = load_digits()
+    if all(np.array_equal(b.value, fresh[n]) for n, b in zip(DIGITS_NAMES, held)):
+        return set(DIGITS_NAMES)
+    return set()

@@ -125,13 +125,15 @@ def delete(session, args: Args, stmt) -> dict:
 
 @command("vars", summary="every name with its definition and value, and every function",
          examples=("vars",), group="session",
-         notes=("A formula's value follows its inputs; a leaf holds a number.",),
+         notes=("The kind of a name is param (a leaf 'fit' trains), leaf (a value), formula "
+                "(live: follows its inputs) or symbolic (no value yet).",),
          fields={"vars": list, "functions": list})
 def show_vars(session, args: Args, stmt) -> dict:
     state, ev = session.state, session.ev
     out = []
     for n, b in list(state.bindings.items()):
-        kind = "leaf" if isinstance(b, Leaf) else "formula"
+        kind = ("param" if n in state.params else "leaf") if isinstance(b, Leaf) \
+            else "formula"
         error = None
         try:
             v = ev.value_of(n) if isinstance(b, Formula) else b.value

@@ -89,6 +89,22 @@ class Expr(Part):
 
 
 @dataclass(frozen=True)
+class Exprs(Part):
+    """Comma-separated expressions: `report accuracy(y, t), accuracy(y2, t2)`."""
+
+    meta: str = "EXPR, ..."
+
+    def parse(self, p: Parser, command: str) -> list:
+        items = [p.expr()]
+        while p.accept("OP", ","):
+            items.append(p.expr())
+        return items
+
+    def default(self):
+        return []
+
+
+@dataclass(frozen=True)
 class Number(Part):
     """A number after its keyword (`lr 0.1`); whole and at least `minimum` if asked."""
 

@@ -16,6 +16,7 @@ from bpshell.language.grammar import Expr, is_raw, option_words, parse_arguments
 from bpshell.language.parser import Parser, check_name
 from bpshell.language.split import Chunk
 from bpshell.language.tokens import tokenize
+from bpshell.ops.table import FOLDED
 
 Pos = tuple[int, int]
 
@@ -68,7 +69,8 @@ def parse_statement(chunk: Chunk, commands: Mapping, max_depth: int = 200) -> St
 def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
     t = p.tok
     nxt = p.toks[p.i + 1] if p.i + 1 < len(p.toks) else t
-    if t.kind == "NAME" and t.text in commands:
+    if t.kind == "NAME" and t.text in commands and not (
+            t.text in FOLDED and nxt.kind == "OP" and nxt.text == "("):  # grad(L, W) * 2
         if nxt.kind == "OP" and nxt.text == "=":
             raise ParseError(f"'{t.text}' is a command; choose another name", *t.pos)
         if nxt.kind == "OP" and nxt.text == "(" and not _takes_expression(commands[t.text]):

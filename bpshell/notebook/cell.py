@@ -57,6 +57,8 @@ def run_cell(session, source: str, first_line: int = 1, name: str = "<cell>") ->
         if r is None:
             return
         if not r["ok"]:
+            if r.get("detail") is not None:  # a failed check's table, then its error
+                show(r["detail"])
             raise StatementError(error_lines(r, source, first_line, name))
         kind = r["kind"]
         if kind == "export":

@@ -187,6 +187,10 @@ op("softmax_cross_entropy", ("x", "t"), kernels.softmax_cross_entropy,
 op("mse", ("y", "t"), kernels.mse, "the book's mean_squared_error: 0.5 * sum((y - t)**2)",
    "mse(y, t)", "mse", "broadcast", lambda sp, y, t: sp.Rational(1, 2) * (y - t) ** 2,
    vjps=(st.mse_dy, st.mse_dt), rule_text=("dY = y - t", "dT = t - y"))
+op("accuracy", ("y", "t"), kernels.accuracy,
+   "the fraction of rows whose arg-max is the label (t labels or one-hot); no gradient",
+   "accuracy(y, t)", "accuracy", "broadcast", vjps=(None, None),
+   rule_text=("no gradient: a count of right answers", "no gradient"), label_inputs=("t",))
 op("id", _UNARY, st.identity, "the same value under another name", "y = x", "=", "none",
    _same, symbol="=", vjps=(st.identity_vjp,), rule_text=("dX = dY",))
 
@@ -195,9 +199,17 @@ OPERATOR_ONLY = frozenset(name for name, o in OPS.items() if o.symbol)
 BINARY = {o.symbol: o for o in OPS.values() if o.symbol and o.arity == 2}
 
 
+# Calls that are neither ops nor constructors: computed from the session's values when the
+# statement is entered (bpshell.evaluate folds them), so what they bind is a value.
+FOLDED = {
+    "grad": ("the gradient of L with respect to W at the current values, shaped like W; "
+             "a value, not a live formula", "dW = grad(loss, W)"),
+}
+
+
 def function_names() -> list[str]:
-    """Everything a call may name: ops written as functions, then constructors."""
-    return [n for n in OPS if n not in OPERATOR_ONLY] + list(CONSTRUCTORS)
+    """Everything a call may name: ops written as functions, constructors, folded calls."""
+    return [n for n in OPS if n not in OPERATOR_ONLY] + list(CONSTRUCTORS) + list(FOLDED)
 
 
 def param_at(o: Op, j: int) -> Param | None:

@@ -48,7 +48,11 @@ def save_plot(result: dict, path: str) -> None:
     figure = _figure_class()
     if figure is None:
         raise FileError("saving a plot needs matplotlib: pip install 'bpshell[plot]'")
-    fig = plot_figure(result, figure)
+    _save(plot_figure(result, figure), path)
+
+
+def _save(fig, path: str) -> None:
+    """Write a Figure to path atomically: a temporary file, then a rename."""
     tmp = f"{path}.tmp{os.getpid()}{os.path.splitext(path)[1]}"
     try:
         fig.savefig(tmp, bbox_inches="tight")
@@ -58,6 +62,13 @@ def save_plot(result: dict, path: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _needs_figure(what: str):
+    figure = _figure_class()
+    if figure is None:
+        raise FileError(f"saving {what} needs matplotlib: pip install 'bpshell[plot]'")
+    return figure
 
 
 def _figure_class():
@@ -74,7 +85,10 @@ def _figure_class():
 
 
 def plot_figure(result: dict, figure):
-    """The plot of a function, its derivative and any data points, as a Figure."""
+    """The plot of a function, its derivative and any data points, as a Figure (or the
+    decision regions, for points of two columns)."""
+    if result.get("regions") is not None:
+        return regions_figure(result, figure)
     fig = figure(figsize=(6.4, 4.2), dpi=100)
     ax = fig.subplots()
     ax.plot(result["x"], result["y"], label=result["expr"], gid="function")
@@ -106,7 +120,8 @@ def loss_curve_svg(points, of: str) -> str | None:
     which is how a fit that converges reads best. The line has id `loss`.
     """
     figure = _figure_class()
-    pts = [(float(s), float(v)) for s, v in points if np.isfinite(v)]
+    # a fit's trace rows are [step, loss, *reports]: the loss is the second column
+    pts = [(float(row[0]), float(row[1])) for row in points if np.isfinite(row[1])]
     if figure is None or not pts:
         return None
     steps, losses = zip(*pts)
@@ -139,3 +154,121 @@ def figure_svg(fig) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------- a fit's curves
+
+
+def _series(result: dict) -> tuple[str, list[float], dict[str, list[float]]]:
+    """The x label and values, and each curve by name: the reports, or else the loss."""
+    trace = result["trace"]
+    xs = [float(row[0]) for row in trace]
+    names = result.get("reports") or []
+    if names:
+        curves = {n: [float(row[2 + k]) for row in trace] for k, n in enumerate(names)}
+    else:
+        curves = {"loss": [float(row[1]) for row in trace]}
+    xlabel = "epochs" if result.get("batch") is not None else "steps"
+    return xlabel, xs, curves
+
+
+def _unit_range(curves: dict[str, list[float]]) -> bool:
+    """Whether every value lies in [0, 1] (accuracies): then the axis is drawn 0 to 1."""
+    return all(0.0 <= v <= 1.0 for c in curves.values() for v in c)
+
+
+def terminal_curves(result: dict, width: int = 78, height: int = 16) -> str:
+    """A fit's reports per epoch (or its loss) as text, like the book's Figure 5-31."""
+    import plotext as plt
+
+    xlabel, xs, curves = _series(result)
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    for name, ys in curves.items():
+        plt.plot(xs, ys, label=name, marker="braille")
+    if _unit_range(curves):
+        plt.ylim(0, 1)
+    plt.xlabel(xlabel)
+    return _ANSI.sub("", plt.build())
+
+
+def save_curves(result: dict, path: str) -> None:
+    """A fit's curves as an image: the loss per epoch, and beside it each report (train
+    and test accuracy in the book's Figure 5-31), written atomically."""
+    figure = _needs_figure("the curves")
+    xlabel, xs, curves = _series(result)
+    reports = bool(result.get("reports"))
+    fig = figure(figsize=(9.6 if reports else 6.4, 4.2), dpi=100)
+    axes = fig.subplots(1, 2 if reports else 1, squeeze=False)[0]
+    axes[0].plot(xs, [float(row[1]) for row in result["trace"]], marker="o", markersize=3,
+                 gid="loss")
+    axes[0].set_title(f"{result['of']} per {xlabel[:-1]}")
+    if reports:
+        for k, (name, ys) in enumerate(curves.items()):
+            axes[1].plot(xs, ys, marker="os^v"[k % 4], markersize=3, label=name,
+                         linestyle="-" if k == 0 else "--")
+        if _unit_range(curves):
+            axes[1].set_ylim(0, 1.0)
+        axes[1].legend(loc="lower right")
+    for ax in axes:
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+# ---------------------------------------------------------------- decision regions
+
+REGION_MARKS = ".+~=-:"  # the region of class k is drawn with REGION_MARKS[k % 6]
+
+
+def region_map(result: dict, width: int = 60, height: int = 24) -> list[str]:
+    """The decision regions as lines of text, top row the largest y: each character is
+    its cell's class mark, and a data point is drawn as its label's last digit."""
+    regions = np.asarray(result["regions"])
+    xs, ys = np.asarray(result["x"]), np.asarray(result["y"])
+    cols = np.linspace(0, len(xs) - 1, width).round().astype(int)
+    rows = np.linspace(len(ys) - 1, 0, height).round().astype(int)
+    cells = [[REGION_MARKS[int(regions[r, c]) % len(REGION_MARKS)] for c in cols]
+             for r in rows]
+    points = np.asarray(result["data_x"]) if result.get("data_x") is not None else None
+    for labels in (result.get("data") or {}).values():
+        for (px, py), label in zip(points, labels):
+            c = int(round((px - xs[0]) / (xs[-1] - xs[0]) * (width - 1)))
+            r = int(round((ys[-1] - py) / (ys[-1] - ys[0]) * (height - 1)))
+            cells[r][c] = str(int(label) % 10)
+    return ["".join(row) for row in cells]
+
+
+def save_regions(result: dict, path: str) -> None:
+    """The decision regions as an image file."""
+    if not path.lower().endswith((".png", ".svg")):
+        raise FileError("plot writes .png or .svg files")
+    _save(regions_figure(result, _needs_figure("a plot")), path)
+
+
+def regions_figure(result: dict, figure):
+    """The decision regions filled in light colours, the data points over them."""
+    from matplotlib import colormaps
+
+    regions = np.asarray(result["regions"])
+    k = max(int(regions.max()) + 1 if regions.size else 1, 2)
+    fig = figure(figsize=(6.4, 5.0), dpi=100)
+    ax = fig.subplots()
+    cmap = colormaps["tab10"]
+    ax.contourf(result["x"], result["y"], regions, levels=np.arange(-0.5, k + 0.5),
+                colors=[cmap(i) for i in range(k)], alpha=0.25)
+    ax.contour(result["x"], result["y"], regions, levels=np.arange(0.5, k - 0.5),
+               colors="black", linewidths=0.8)
+    points = np.asarray(result["data_x"])
+    for name, labels in (result.get("data") or {}).items():
+        for c in np.unique(labels):
+            at = labels == c
+            ax.scatter(points[at, 0], points[at, 1], s=12, color=cmap(int(c) % 10),
+                       edgecolors="black", linewidths=0.3, label=f"{name} = {int(c)}")
+    ax.set_xlabel(f"{result['wrt']}[:, 0]")
+    ax.set_ylabel(f"{result['wrt']}[:, 1]")
+    ax.set_title(f"decision regions of {result['expr']}")
+    if result.get("data"):
+        ax.legend(loc="upper right", fontsize=8)
+    return fig

@@ -15,7 +15,7 @@ from prompt_toolkit.document import Document
 
 from bpshell.commands.help import KINDS
 from bpshell.commands.registry import GROUPS, options_of, path_words, table, words
-from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.ops.table import CONSTRUCTORS, FOLDED, OPERATOR_ONLY, OPS
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -60,6 +60,7 @@ class BpCompleter(Completer):
         out += [(f, "function") for f in self.session.funcs]
         out += [(name, "function") for name in OPS if name not in OPERATOR_ONLY]
         out += [(name, "constructor") for name in CONSTRUCTORS]
+        out += [(name, "function") for name in FOLDED]
         seen: set[str] = set()
         unique = []
         for text, meta in out:

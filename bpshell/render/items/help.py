@@ -44,10 +44,15 @@ def _overview(r: dict, style: Style) -> list[Item]:
     names = max(len(e["name"]) for e in r["entries"])
     groups = max(len(e.get("group", "")) for e in r["entries"])
     room = 1 << 30 if style.whole else style.width - names - groups - 7
+    brief = [e for e in r["entries"] if e.get("group") == "session"]
     for e in r["entries"]:
         group = e.get("group", "")
+        if e in brief:  # the session's own commands need no summary to be found
+            continue
         rows.append([group if group != last else "", e["name"], short(e["summary"], room)])
         last = group
+    if brief:
+        rows.append(["session", brief[0]["name"], " ".join(e["name"] for e in brief[1:])])
     out: list[Item] = [
         line(("help", HEAD), ("  'help NAME' for a command, option or function", DIM)),
         Table([], rows, styles=[DIM, NAME, ""])]

@@ -117,13 +117,20 @@ def _check(r: dict, style: Style) -> list[Item]:
                 (f"  (eps {r['eps']:g}, atol {r['atol']:g}, rtol {r['rtol']:g})", DIM))
     rows = []
     for leaf, res in r["results"].items():
-        rows.append([leaf, f"{res['max_abs_error']:.2e}", f"{res['max_rel_error']:.2e}",
+        at = res.get("at")
+        rows.append([leaf, f"{res['max_abs_error']:.2e}",
+                     "[" + ", ".join(map(str, at)) + "]" if at else "",
+                     f"{res['backprop']:.6g}" if "backprop" in res else "",
+                     f"{res['numeric']:.6g}" if "numeric" in res else "",
+                     f"{res['mean_abs_error']:.2e}" if "mean_abs_error" in res else "",
                      str(res["elements"]),
                      line(("pass", OK)) if res["passed"] else line(("FAIL", ERR))])
     if not rows:
         return [head, line(("no leaf to check", DIM), indent=2)]
-    cols = ["leaf", "max abs error", "max rel error", "elements", "result"]
-    return [head, Table(cols, rows, styles=[NAME, NUM, NUM, DIM, ""]), *findings(r, style)]
+    cols = ["leaf", "max |diff|", "at", "backprop", "numeric", "mean |diff|", "elements",
+            "result"]
+    return [head, Table(cols, rows, styles=[NAME, NUM, DIM, GRAD, GRAD, NUM, DIM, ""]),
+            *findings(r, style)]
 
 
 @renders("diff")

@@ -200,26 +200,68 @@ def fit_result_items(r: dict, style: Style) -> list[Item]:
 
 
 def fit_items(r: dict, style: Style, live: bool = False) -> list[Item]:
-    """The loss before and after, the trace (unless it was printed live), the leaves moved."""
+    """The loss before and after, the trace (unless it was printed live), the leaves moved,
+    and the curves when asked for."""
     arrow = style.sym("→", "->")
+    batched = r.get("batch") is not None
+    if batched:
+        done = (f" in {r['epochs']} epoch{'s' if r['epochs'] != 1 else ''} of batches of "
+                f"{r['batch']} over {', '.join(r['over'])}, {r['steps_done']} steps")
+    else:
+        done = f" in {r['steps_done']} steps"
     head = line("fit ", (r["of"], NAME), ": ", (number(r["loss_before"]), NUM),
                 f" {arrow} ", (number(r["loss_after"]), NUM),
-                (f" in {r['steps_done']} steps ({r['optimizer']}, lr {r['lr']:g})", DIM))
+                (f"{done} ({r['optimizer']}, lr {r['lr']:g})", DIM))
     out: list[Item] = [head]
-    if not live:
-        out.append(Table(["step", "loss"], [[str(s), number(v)] for s, v in r["trace"]],
-                         styles=[DIM, NUM]))
+    reports = r.get("reports") or []
+    if not live or batched or reports:
+        cols = ["epoch" if batched else "step", "loss", *reports]
+        rows = [[str(row[0]), *(number(v) for v in row[1:])] for row in r["trace"]]
+        out.append(Table(cols, rows, styles=[DIM, NUM] + [NUM] * len(reports)))
     if r.get("interrupted"):
         out.append(line(("interrupted at step %d: the parameters reached are kept"
                          % r["steps_done"], HEAD), indent=2))
     out.append(line(("updated: " + ", ".join(r["updated"]), DIM), indent=2))
+    if r.get("plot"):
+        from bpshell.render.plotfile import terminal_curves
+
+        text = terminal_curves(r, width=min(max(style.width - 2, 40), 100), height=16)
+        out.append(Line([(text, "")]))
+    if r.get("file"):
+        out.append(line((f"saved the curves to {r['file']}", DIM), indent=2))
     return out
+
+
+@renders("load")
+def load_items(r: dict, style: Style) -> list[Item]:
+    times = style.sym("×", "x")
+    shapes = ", ".join(f"{a['name']} " + (times.join(map(str, a["shape"])) or "scalar")
+                       for a in r["arrays"])
+    return [line(("loaded ", DIM), (r["source"], NAME), ": ", (shapes, NUM)),
+            line((r["note"], DIM), indent=2)]
+
+
+@renders("param")
+def param_items(r: dict, style: Style) -> list[Item]:
+    return [line(("parameters: ", DIM), (", ".join(r["params"]), NAME),
+                 ("  (fit and step train these when no 'wrt' is given)", DIM))]
 
 
 @renders("plot")
 def plot_items(r: dict, style: Style) -> list[Item]:
-    from bpshell.render.plotfile import terminal_plot
+    from bpshell.render.plotfile import REGION_MARKS, region_map, terminal_plot
 
+    if r.get("regions") is not None:
+        marks = ", ".join(f"'{REGION_MARKS[k]}' class {k}" for k in
+                          range(min(int(max(r["regions"].max(), 1)) + 1, len(REGION_MARKS))))
+        out: list[Item] = [line("plot ", (r["expr"], OP), " wrt ", (r["wrt"], NAME),
+                                (f"  decision regions: {marks}; points by their label",
+                                 DIM))]
+        out.extend(line(text, indent=2) for text in region_map(r, width=min(
+            max(style.width - 4, 30), 72), height=24))
+        if r.get("file"):
+            out.append(line((f"saved to {r['file']}", DIM)))
+        return out
     text = terminal_plot(r, width=min(max(style.width - 2, 40), 100), height=20)
     out: list[Item] = [line("plot ", (r["expr"], OP), " wrt ", (r["wrt"], NAME),
                             ("  (with its derivative)" if r.get("dy") is not None else "",

@@ -62,7 +62,7 @@ def _curve(session, args: Args, stmt, xs: np.ndarray):
     expr = session.ev.fold(args.expr, state.serial)
     bindings = dict(state.bindings)
     bindings[args.wrt] = Leaf(xs, "", 0, 0)
-    b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last)
+    b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last, state)
     b.graph.root = b.expr(expr, {}, state.serial)
     plan = Plan(b.graph, session.limits.max_elements)
     y = plan.forward()

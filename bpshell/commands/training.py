@@ -5,15 +5,18 @@ from __future__ import annotations
 from bpshell.commands.registry import Args, command
 from bpshell.errors import BpError
 from bpshell.graph.build import Leaf
-from bpshell.language.grammar import Flag, Names, Number, Target
+from bpshell.language.grammar import Choice, Names, Number, Target
 from bpshell.numeric.passes import to_plain
+from bpshell.numeric.train import optimizer_notes
 
 TRAINED = {"of": str, "lr": float, "optimizer": str, "updated": list, "loss_before": float,
            "loss_after": float}
 
 _LR = Number("lr", "lr", required=True,
              why="'{command}' needs a learning rate: '{command} LOSS lr 0.1'")
-_COMMON = (Names("wrt", "wrt"), Number("momentum", "momentum"), Flag("adam", "adam"))
+_COMMON = (Names("wrt", "wrt"), Choice("optimizer", choices=(
+    "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")))
+_NOTES = optimizer_notes()
 
 
 def _train(session, args: Args, stmt, steps: int, every: int, progress) -> dict:
@@ -23,10 +26,12 @@ def _train(session, args: Args, stmt, steps: int, every: int, progress) -> dict:
     if plan.values[plan.graph.root] is None:
         raise BpError(f"{args.name} is symbolic; give its inputs values first", *stmt.pos)
     names = leaves_for(plan, args.wrt or None)
-    opt = Optimizer(args.lr, args.momentum or 0.0, args.adam)
+    kind, option = args.optimizer or ("sgd", None)
+    opt = Optimizer(args.lr, kind=kind, option=option)
     if steps < 1:
         raise BpError("steps must be at least 1", *stmt.pos)
-    out = run_steps(plan, names, opt, steps, every, progress)
+    out = run_steps(plan, names, opt, steps, every, progress,
+                    lambda on: setattr(session.state, "advancing", on))
     state = session.state
     for n, v in out.pop("params").items():
         b = state.bindings[n]
@@ -37,7 +42,7 @@ def _train(session, args: Args, stmt, steps: int, every: int, progress) -> dict:
 @command("step", Target(), _LR, *_COMMON,
          summary="one gradient-descent step on the leaves after 'wrt' (every leaf without)",
          examples=("step loss lr 0.1 wrt w, b",), group="training",
-         notes=("Plain SGD unless 'momentum M' or 'adam' is given.",),
+         notes=("Plain SGD unless another optimizer is named.", *_NOTES),
          fields=TRAINED)
 def step(session, args: Args, stmt) -> dict:
     out = _train(session, args, stmt, 1, 1, None)
@@ -50,7 +55,7 @@ def step(session, args: Args, stmt) -> dict:
          Number("every", "every", integer=True, meta="K"), *_COMMON,
          summary="repeat 'step': 'steps N' times, a loss line every K steps",
          examples=("fit loss lr 0.1 steps 200 wrt w, b every 50",), group="training",
-         notes=("Ctrl-C stops a fit and keeps the parameters it reached.",),
+         notes=("Ctrl-C stops a fit and keeps the parameters it reached.", *_NOTES),
          fields={**TRAINED, "steps": int, "every": int, "steps_done": int, "trace": list,
                  "interrupted": bool})
 def fit(session, args: Args, stmt) -> dict:

@@ -207,8 +207,16 @@ def _help(r: dict, style: Style) -> list[Item]:
     if not r.get("topic"):
         title = line(("help", HEAD), ("  ('help NAME' for one entry, 'help commands', "
                                       "'help functions', 'help operators')", DIM))
-    return [Table(["name", "kind", "summary", "example"], rows, title=title,
-                  styles=[NAME, DIM, "", SYM])]
+    out: list[Item] = [Table(["name", "kind", "summary", "example"], rows, title=title,
+                             styles=[NAME, DIM, "", SYM])]
+    if r.get("topic") and r.get("topic") not in ("commands", "functions", "operators",
+                                                  "constructors"):
+        for e in r["entries"]:  # one entry asked for: its syntax and its notes in full
+            if e.get("usage"):
+                out.append(line(("usage: ", DIM), (e["usage"], SYM), indent=2))
+            for note in e.get("notes") or ():
+                out.append(line((note, ""), indent=2))
+    return out
 
 
 # ---------------------------------------------------------------- state changes

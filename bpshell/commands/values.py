@@ -122,7 +122,7 @@ def delete(session, args: Args, stmt) -> dict:
 
 @command("vars", summary="every name with its definition and value, and every function",
          examples=("vars",), group="session",
-         fields={"vars": list, "functions": list})
+         fields={"vars": list, "functions": list, "mode": str})
 def show_vars(session, args: Args, stmt) -> dict:
     state, ev = session.state, session.ev
     out = []
@@ -139,7 +139,7 @@ def show_vars(session, args: Args, stmt) -> dict:
                     "shape": shape_of(v), "error": error})
     funcs = [{"name": f.name, "params": f.params, "expr": f.text,
               "elementwise": f.op is not None} for f in state.funcs.values()]
-    return {"kind": "vars", "vars": out, "functions": funcs}
+    return {"kind": "vars", "vars": out, "functions": funcs, "mode": state.mode}
 
 
 @command("reset", summary="forget every name, function and the random seed",

@@ -89,7 +89,8 @@ def explain(plan: Plan, grads: list) -> dict:
         rows.append({"id": i, "node": node.label, "name": node.name, "op": node.op.name,
                      "value": to_plain(vals[i]), "shape": list(np.shape(vals[i])),
                      "upstream": to_plain(g), "downstream": downstream,
-                     "sum_of": received.get(i, []) if len(received.get(i, [])) > 1 else []})
+                     "sum_of": received.get(i, []) if len(received.get(i, [])) > 1 else [],
+                     "composed": composed(node, g, xs, vals[i])})
     leaves = [{"id": i, "name": n.name or n.label, "value": to_plain(vals[i]),
                "grad": to_plain(grads[i]), "sum_of": received.get(i, [])
                if len(received.get(i, [])) > 1 else []}
@@ -102,3 +103,34 @@ def _via(node) -> str:
     """How a consumer reads: `b = a*a + a` for a named node, the expression otherwise."""
     text = to_text(node.ast) if node.ast is not None else node.label
     return f"{node.name} = {text}" if node.name else text
+
+
+def composed(node, g, xs: list, out) -> dict | None:
+    """A batchnorm node in training as the book's Figure 6-17: the elementary ops it is made
+    of (mean, subtract, square, mean, + eps, sqrt, divide, scale, shift) as a graph of their
+    own, run forward and backward with the node's upstream gradient, and how far the
+    gradient they give x is from the fused rule's."""
+    from bpshell.graph.build import Graph, Node
+    from bpshell.ops.layers import BATCHNORM_STEPS
+    from bpshell.ops.table import OPS
+
+    if node.op.name != "batchnorm" or node.params[0].ctx.mode != "train":
+        return None
+    sub = Graph()
+    ids = {name: sub.add(Node("leaf", name=name, value=np.asarray(v, dtype=np.float64)))
+           for name, v in zip(node.op.inputs, xs)}
+    for name, op, inputs, params in BATCHNORM_STEPS:
+        args = tuple(ids[a] if isinstance(a, str) else
+                     sub.add(Node("const", value=a, ast=None)) for a in inputs)
+        ids[name] = sub.add(Node("op", OPS[op], args, params, name=name))
+    sub.named = {n: i for n, i in ids.items()}
+    sub.root = ids["out"]
+    plan = Plan(sub)
+    plan.forward()
+    grads = plan.backward(np.asarray(g, dtype=np.float64))
+    ledger = explain(plan, grads)
+    gap = 0.0
+    for k, name in enumerate(node.op.inputs):
+        fused = node.op.vjps[k](g, out, *xs, *node.params)
+        gap = max(gap, float(np.max(np.abs(np.subtract(fused, grads[ids[name]])))))
+    return {"rows": ledger["rows"], "leaves": ledger["leaves"], "gap": gap}

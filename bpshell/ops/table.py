@@ -370,6 +370,31 @@ def _onehot(rng, labels, classes):
     return np.eye(k)[labels.astype(np.int64)]
 
 
+def _scaled_normal(gain: float):
+    """randn(n_in, n_out) * sqrt(gain / n_in): the book's Xavier (gain 1) and He (gain 2)."""
+
+    def make(rng, n_in, n_out):
+        n, m = _dims([n_in, n_out])
+        if n == 0:
+            raise ValueError("n_in must be at least 1")
+        return rng.standard_normal((n, m)) * np.sqrt(gain / n)
+
+    return make
+
+
+def _arange(rng, *args):
+    for a in args:
+        if not np.isfinite(a):
+            raise ValueError("arange needs finite numbers")
+    if len(args) == 3 and float(args[2]) == 0:
+        raise ValueError("arange's step cannot be 0")
+    return np.arange(*(float(a) for a in args))
+
+
+def _eye(rng, n, m=None):
+    return np.eye(*_dims([n] if m is None else [n, m]))
+
+
 CONSTRUCTORS: dict[str, Constructor] = {c.name: c for c in (
     Constructor("randn", lambda rng, *a: rng.standard_normal(_dims(a)),
                 "standard normal random values of the given shape", "randn(2, 3)", (0, 8)),
@@ -381,16 +406,32 @@ CONSTRUCTORS: dict[str, Constructor] = {c.name: c for c in (
                 "linspace(0, 2, 50)", (2, 3)),
     Constructor("onehot", _onehot, "one-hot rows for integer labels", "onehot([0, 2], 3)",
                 (2, 2)),
+    Constructor("rand", lambda rng, *a: rng.random(_dims(a)),
+                "uniform random values in [0, 1) of the given shape", "rand(2, 3)", (0, 8)),
+    Constructor("eye", _eye, "the identity matrix (n x n, or n x m)", "eye(3)", (1, 2)),
+    Constructor("arange", _arange, "start, start + step, ... below stop, as np.arange",
+                "arange(0, 10, 2)", (1, 3)),
+    Constructor("xavier", _scaled_normal(1.0), "weights randn(n_in, n_out) * sqrt(1/n_in): "
+                "the book's Xavier initial value (for sigmoid and tanh)", "xavier(100, 100)",
+                (2, 2)),
+    Constructor("he", _scaled_normal(2.0), "weights randn(n_in, n_out) * sqrt(2/n_in): He's "
+                "initial value (for ReLU)", "he(100, 100)", (2, 2)),
 )}
 
 
 def element_count(name: str, args) -> int:
     """Elements a constructor would allocate, known before anything is allocated."""
-    if name in ("randn", "zeros", "ones"):
+    if name in ("randn", "zeros", "ones", "rand", "xavier", "he"):
         n = 1
         for a in args:
             n *= max(int(a), 0)
         return n
+    if name == "eye":
+        return max(int(args[0]), 0) * max(int(args[-1]), 0)
+    if name == "arange":
+        start, stop, step = (0.0, *args, 1.0)[-3:] if len(args) == 1 else \
+            ((*args, 1.0) if len(args) == 2 else args)
+        return max(int(np.ceil((float(stop) - float(start)) / float(step))), 0)
     if name == "linspace":
         return int(args[2]) if len(args) > 2 else 50
     if name == "onehot":

@@ -271,6 +271,8 @@ class Builder(sx.Visitor):
                 raise BpError(f"{fname}(...) takes numbers or names that have values",
                               *ast.pos)
             raise UnknownName(unknown_function(fname), *ast.pos)
+        if ast.keywords and (not op.params or any(p.most != 1 for p in op.params)):
+            _no_keywords(fname, ast)
         for kw in ast.keywords:
             if kw.name in op.inputs:
                 raise BpError(f"{kw.name} is an input of {fname}; write it without its name: "

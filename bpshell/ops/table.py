@@ -431,6 +431,8 @@ def element_count(name: str, args) -> int:
     if name == "arange":
         start, stop, step = (0.0, *args, 1.0)[-3:] if len(args) == 1 else \
             ((*args, 1.0) if len(args) == 2 else args)
+        if float(step) == 0:
+            return 0  # refused by arange itself, with its reason
         return max(int(np.ceil((float(stop) - float(start)) / float(step))), 0)
     if name == "linspace":
         return int(args[2]) if len(args) > 2 else 50

@@ -65,7 +65,8 @@ def error(src: str) -> dict:
 
 @pytest.mark.parametrize("expr, key", [
     ("x[0]", (0,)), ("x[1, 2]", (1, 2)), ("x[:, 0]", (slice(None), 0)),
-    ("x[0:1]", (slice(0, 1),)), ("x[-1]", (-1,)), ("x[:, ::-1]", (slice(None), slice(None, None, -1))),
+    ("x[0:1]", (slice(0, 1),)), ("x[-1]", (-1,)),
+    ("x[:, ::-1]", (slice(None), slice(None, None, -1))),
     ("x[1, 1:]", (1, slice(1, None))),
 ])
 def test_indexing_has_numpys_meaning_and_scatters_its_gradient(expr, key):
@@ -315,7 +316,8 @@ def test_max_of_a_scalar_points_to_maximum():
 def test_xavier_and_he_are_the_books_scaled_normal_draws():
     r = Session().run("seed 5; a = xavier(100, 30); b = he(50, 20); c = rand(2, 3)")
     rng = np.random.default_rng(5)
-    np.testing.assert_array_equal(r[1]["value"], rng.standard_normal((100, 30)) * np.sqrt(1 / 100))
+    np.testing.assert_array_equal(r[1]["value"],
+                                  rng.standard_normal((100, 30)) * np.sqrt(1 / 100))
     np.testing.assert_array_equal(r[2]["value"], rng.standard_normal((50, 20)) * np.sqrt(2 / 50))
     np.testing.assert_array_equal(r[3]["value"], rng.random((2, 3)))
 

@@ -224,8 +224,8 @@ def save_compare(result: dict, path: str) -> None:
             ax = fig.add_subplot(spec[0, k])
             ax.contour(grid["x"], grid["y"], z, levels=levels(z, r["loss"][0]),
                        linewidths=0.6)
-            path = np.asarray(r["path"], dtype=np.float64)
-            ax.plot(path[:, 0], path[:, 1], "o-", color="red", markersize=3, linewidth=0.8)
+            pts = np.asarray(r["path"], dtype=np.float64)
+            ax.plot(pts[:, 0], pts[:, 1], "o-", color="red", markersize=3, linewidth=0.8)
             low = np.unravel_index(int(np.nanargmin(z)), z.shape)
             ax.plot(grid["x"][low[1]], grid["y"][low[0]], "+", color="black")
             ax.set_title(NAMES.get(r["optimizer"], r["optimizer"]))

@@ -457,3 +457,25 @@ def test_the_init_weight_experiment_shows_the_books_shapes():
     assert big[0] + big[-1] > 0.5 * sum(big)
     assert small[4] + small[5] == sum(small)
     assert max(xavier) < 0.5 * sum(xavier) and xavier[0] + xavier[-1] < 0.1 * sum(xavier)
+
+
+def test_the_optimizers_example_is_figure_6_8(tmp_path):
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("matplotlib")
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "docs" / "figures").mkdir(parents=True)
+    shutil.copy(root / "examples" / "optimizers.bp", tmp_path / "optimizers.bp")
+    out = subprocess.run([sys.executable, "-m", "bpshell", "--json", "optimizers.bp"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True)
+    (r,) = [json.loads(s) for s in out.stdout.splitlines() if '"compare"' in s]
+    for run in r["runs"]:
+        np.testing.assert_allclose(run["path"], book_path(run["optimizer"], run["lr"]),
+                                   rtol=1e-12, atol=1e-14)
+    assert [(run["optimizer"], run["lr"]) for run in r["runs"]] == [
+        ("sgd", 0.95), ("momentum", 0.1), ("adagrad", 1.5), ("adam", 0.3)]
+    assert (tmp_path / "docs" / "figures" / "optimizers.png").exists()

@@ -56,9 +56,12 @@ _LR_PARTS = tuple(Number(name, name) for name in OPTIMIZERS)
          *_LR_PARTS, RestPath("file", "to"),
          summary="optimizers from one start on one loss: their paths over its contour lines "
                  "and their loss curves (the book's Figure 6-8)",
-         examples=("f = x**2/20 + y**2; compare f from -7, 2 steps 30 sgd 0.95 momentum 0.1 "
-                   "adagrad 1.5 adam 0.3",), group="training", files=True,
-         notes=("Each optimizer's number is its learning rate; their other settings are the "
+         examples=("compare loss from 2, 1 wrt w, b steps 30 sgd 0.5 momentum 0.1 adam 0.1",),
+         group="training", files=True,
+         notes=("The book's Figure 6-8 is 'f = x**2/20 + y**2' then 'compare f from -7, 2 "
+                "steps 30 sgd 0.95 momentum 0.1 adagrad 1.5 adam 0.3' "
+                "(examples/optimizers.bp).",
+                "Each optimizer's number is its learning rate; their other settings are the "
                 "book's defaults (momentum 0.9, RMSprop's decay 0.99, Adam's 0.9 and 0.999).",
                 "The start gives values to the names after 'wrt', or to the loss's inputs in "
                 "the order they are met. Nothing in the session changes.",
@@ -170,8 +173,8 @@ def _grid(plan: Plan, names: list[str], runs: list, n: int = 81) -> dict:
          Number("bins", "bins", integer=True, minimum=1, meta="N"), Range("range", "from"),
          RestPath("file", "to"),
          summary="histogram of each value's elements, one per name: a layer's activations",
-         examples=("a = sigmoid(randn(1000, 100) @ xavier(100, 100)); hist a bins 30 from 0 "
-                   "to 1",), group="values", files=True,
+         examples=("hist Y bins 10", "hist X, Y bins 5 from 0 to 5"), group="values",
+         files=True,
          notes=("The book's Figures 6-10 to 6-14: 'hist a1, a2, a3, a4, a5 bins 30 from 0 "
                 "to 1' draws one histogram per layer (examples/init_weights.bp).",
                 "Values outside 'from A to B' are not counted, as in plt.hist; the count of "

@@ -204,8 +204,9 @@ def test_the_backward_pass_reuses_the_forward_mask():
 
 def test_eval_mode_scales_by_one_minus_the_ratio_and_train_brings_the_mask_back():
     s = Session()
-    r = ok("seed 2; x = [[1, 2, 3], [4, 5, 6]]; h = dropout(x, 0.25); L = sum(h); eval; h; "
-           "grad L; vars; train; h", s)
+    r = ok("seed 2; x = [[1, 2, 3], [4, 5, 6]]; h = dropout(x, 0.25); L = sum(h); mode eval; "
+           "h; "
+           "grad L; vars; mode train; h", s)
     x = np.array([[1.0, 2, 3], [4, 5, 6]])
     mask = np.random.default_rng(2).random((2, 3)) > 0.25
     assert r[4]["kind"] == "mode" and r[4]["mode"] == "eval"
@@ -333,7 +334,7 @@ def test_running_averages_move_once_per_training_step_and_eval_uses_them():
     s = Session()
     ok(f"x = {lit(x)}; g = {lit(g)}; b = {lit(b)}; c = {lit(c)}; "
        "y = batchnorm(x, g, b); L = sum(y * c)", s)
-    r = ok("grad L; check L; fit L lr 0.01 steps 4 wrt b; eval; y", s)
+    r = ok("grad L; check L; fit L lr 0.01 steps 4 wrt b; mode eval; y", s)
     layer = BatchNormalization(g, ok("b", s)[0]["value"])
     for _ in range(4):  # the book's forward in training, once per step
         layer.forward(x, train_flg=True)
@@ -479,3 +480,10 @@ def test_the_optimizers_example_is_figure_6_8(tmp_path):
     assert [(run["optimizer"], run["lr"]) for run in r["runs"]] == [
         ("sgd", 0.95), ("momentum", 0.1), ("adagrad", 1.5), ("adam", 0.3)]
     assert (tmp_path / "docs" / "figures" / "optimizers.png").exists()
+
+
+def test_the_mode_is_train_or_eval_and_names_stay_free():
+    r = Session().run("mode test")[-1]
+    assert not r["ok"] and "train or eval" in r["error"]["message"]
+    # train and eval remain names a learner may use for data
+    assert ok("train = [1, 2]; eval = 3")[-1]["value"] == 3.0

@@ -1,5 +1,5 @@
 """The book's chapter 6 as a lab: optimizers compared on one loss (Figure 6-8), activation
-histograms (Figures 6-10 to 6-14), and the train / eval mode of dropout and batchnorm."""
+histograms (Figures 6-10 to 6-14), and the mode (train or eval) of dropout and batchnorm."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from bpshell.errors import BpError
 from bpshell.graph.build import Builder, Formula, Leaf
 from bpshell.language import ast as sx
 from bpshell.language.ast import walk
-from bpshell.language.grammar import Names, Number, Numbers, Range, RestPath, Target
+from bpshell.language.grammar import (
+    Names,
+    Number,
+    Numbers,
+    OneName,
+    Range,
+    RestPath,
+    Target,
+)
 from bpshell.numeric.passes import Plan
 from bpshell.numeric.train import OPTIMIZERS, Optimizer, trajectory
 from bpshell.results.fields import NONE, TEXT
@@ -20,28 +28,22 @@ from bpshell.results.fields import NONE, TEXT
 # ---------------------------------------------------------------- train / eval
 
 
-def _mode(session, mode: str) -> dict:
-    session.state.set_mode(mode)
-    return {"kind": "mode", "mode": mode}
+_MODES = {"train": "dropout drops by its mask, batchnorm uses the batch",
+          "eval": "dropout scales by 1 - ratio, batchnorm uses its running averages"}
 
 
-_MODE_NOTES = ("In training, dropout multiplies by its mask and batchnorm normalises with "
-               "the batch's mean and variance; in evaluation, dropout scales by 1 - ratio and "
-               "batchnorm uses its running averages. 'vars' shows the mode.",)
-
-
-@command("train", summary="training mode: dropout drops, batchnorm uses the batch",
-         examples=("train",), group="training", kind="mode", notes=_MODE_NOTES,
+@command("mode", OneName("mode", meta="train|eval", required=True),
+         summary="training or evaluation mode for dropout and batchnorm",
+         examples=("mode eval", "mode train"), group="training",
+         notes=("In training, dropout multiplies by its mask and batchnorm normalises with "
+                "the batch's mean and variance; in evaluation, dropout scales by 1 - ratio "
+                "and batchnorm uses its running averages. 'vars' shows the mode.",),
          fields={"mode": str})
-def train_mode(session, args: Args, stmt) -> dict:
-    return _mode(session, "train")
-
-
-@command("eval", summary="evaluation mode: dropout scales, batchnorm uses running averages",
-         examples=("eval",), group="training", kind="mode", notes=_MODE_NOTES,
-         fields={"mode": str})
-def eval_mode(session, args: Args, stmt) -> dict:
-    return _mode(session, "eval")
+def mode(session, args: Args, stmt) -> dict:
+    if args.mode not in _MODES:
+        raise BpError(f"the mode is train or eval, not '{args.mode}'", *stmt.pos)
+    session.state.set_mode(args.mode)
+    return {"kind": "mode", "mode": args.mode}
 
 
 # ---------------------------------------------------------------- compare

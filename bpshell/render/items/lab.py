@@ -19,6 +19,7 @@ from bpshell.render.registry import renders
 def mode_items(r: dict, style: Style) -> list[Item]:
     what = ("dropout drops by its mask, batchnorm uses the batch" if r["mode"] == "train"
             else "dropout scales by 1 - ratio, batchnorm uses its running averages")
+    # (the same words as the command's; render/ reads no engine module)
     return [line(("mode ", DIM), (r["mode"], NAME), (f": {what}", DIM))]
 
 

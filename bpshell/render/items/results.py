@@ -199,8 +199,8 @@ def _vars(r: dict, style: Style) -> list[Item]:
         out.append(line(("no names defined yet", DIM)))
     if r.get("mode", "train") != "train":  # dropout and batchnorm run as in evaluation
         out.append(line(("mode ", DIM), (r["mode"], NAME), (" (dropout and batchnorm as in "
-                                                            "evaluation; 'train' switches "
-                                                            "back)", DIM)))
+                                                            "evaluation; 'mode train' "
+                                                            "switches back)", DIM)))
     return out
 
 

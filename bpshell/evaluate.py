@@ -34,7 +34,7 @@ class Evaluator:
     def builder(self, frozen: bool) -> Builder:
         s = self.state
         return Builder(s.bindings, s.funcs, s.cache if frozen else None,
-                       self.limits.max_nodes, s.last)
+                       self.limits.max_nodes, s.last, s)
 
     def evaluate(self, ast, stmt: int = 0) -> tuple[Plan, object]:
         """Value of an expression from current values (cached names are not recomputed)."""
@@ -180,6 +180,8 @@ class Evaluator:
 
     def _construct(self, ast: A.Call, stmt: int, params: frozenset) -> A.Const:
         c = CONSTRUCTORS[ast.func]
+        if ast.keywords:
+            raise BpError(f"{c.name} takes no keyword arguments", *ast.keywords[0].pos)
         lo, hi = c.arity
         if not lo <= len(ast.args) <= hi:
             raise BpError(f"{c.name} takes {lo}" + (f" to {hi}" if hi != lo else "") +

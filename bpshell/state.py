@@ -117,6 +117,12 @@ class State:
         self.last_grad: tuple | None = None  # (root, version, plan, grads)
         self._rng: np.random.Generator | None = None
         self._rng_saved = -1  # the savepoint depth whose rollback restores the stream
+        # the stateful layers (ops/layers.py): the mode they run in, whether a forward pass
+        # is a training step's, and each call's mask or running averages by its key
+        self.mode = "train"
+        self.advancing = False
+        self.layers: dict[tuple, object] = {}
+        self._layers_saved: dict[tuple, int] = {}  # key -> statement whose undo holds it
 
     def __setattr__(self, key: str, value) -> None:
         journal = self.__dict__.get("journal")
@@ -139,6 +145,26 @@ class State:
     def reseed(self, seed: int) -> None:
         self.seed = seed
         self._rng = np.random.default_rng(seed)
+
+    # ------------------------------------------------------------ layer state
+    def layer_value(self, key: tuple):
+        """A stateful layer's mask or running averages (None before its first pass)."""
+        return self.layers.get(key)
+
+    def set_layer_value(self, key: tuple, value) -> None:
+        """Journaled once per statement and key, like the random stream: a fit of 10,000
+        steps keeps one old mask for its undo, not 10,000."""
+        opened = self.journal.opened
+        if self.journal.depth and self._layers_saved.get(key) != opened:
+            self.journal.record(("item", self.layers, key, self.layers.get(key, _MISSING)))
+            self._layers_saved[key] = opened
+        self.layers[key] = value
+
+    def set_mode(self, mode: str) -> None:
+        """Train or eval: every cached value is dropped, as dropout and batchnorm change."""
+        self.mode = mode
+        self.cache = {}
+        self.version += 1
 
     # ------------------------------------------------------------ journaled writes
     def _put(self, target: dict, key, value) -> None:

@@ -52,6 +52,14 @@ def test_a_long_array_prints_whole_on_one_line_for_a_pipe():
     assert shown.startswith("[  0.,   1.,") and shown.endswith("299.]")
 
 
+def test_an_array_past_the_whole_limit_is_summarized_for_a_pipe_too():
+    from bpshell.render.format import WHOLE_LIMIT
+
+    assert "..." not in value_text(np.zeros(WHOLE_LIMIT), Style(whole=True))
+    shown = value_text(np.zeros((1000, 100)), Style(whole=True))
+    assert "..." in shown and len(shown.split("\n")) == 7  # 3 rows, '...', 3 rows
+
+
 def test_a_huge_array_is_summarized_for_a_terminal():
     shown = value_text(np.zeros(5000), Style(whole=False, width=80))
     assert "..." in shown

@@ -155,7 +155,7 @@ def test_completion_of_commands_functions_and_session_names():
     assert complete("y = we", s) == ["weight"]
     assert complete("y = sw", s) == ["swish"]
     assert "softmax_cross_entropy" in complete("loss = softmax_c", s)
-    assert complete("grad weight w", s) == ["wrt", "with", "weight"]
+    assert complete("grad weight w", s) == ["wrt", "with", "weight", "where"]
     assert complete("x = 1; gr", s) == ["grad"]
     assert "functions" in complete("help fun", s)
     assert complete("x = 1  # gr", s) == []

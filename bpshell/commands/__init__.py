@@ -10,6 +10,7 @@ from bpshell.commands import (  # noqa: F401
     draw,
     files,
     gradients,
+    lab,
     meta,
     plot,
     quiz,

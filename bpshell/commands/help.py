@@ -48,8 +48,8 @@ def option_entries() -> list[dict]:
     for c in in_groups():
         if not c.hidden:
             for part in c.grammar:
-                if part.word:
-                    uses.setdefault(part.word, []).append((c, part))
+                for word in part.words:  # a choice of words (the optimizers) gives each
+                    uses.setdefault(word, []).append((c, part))
     out = []
     for word, found in uses.items():
         pattern = re.compile(rf"(?<![\w.]){re.escape(word)}(?![\w(])")

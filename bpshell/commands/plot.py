@@ -81,7 +81,7 @@ def plan_at(session, args: Args, xs: np.ndarray) -> tuple[Builder, Plan]:
     expr = session.ev.fold(args.expr, state.serial)
     bindings = dict(state.bindings)
     bindings[args.wrt] = Leaf(xs, "", 0, 0)
-    b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last)
+    b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last, state)
     b.graph.root = b.expr(expr, {}, state.serial)
     return b, Plan(b.graph, session.limits.max_elements)
 

@@ -16,9 +16,10 @@ import numpy as np
 from bpshell.commands.registry import Args, command
 from bpshell.errors import BpError, ShapeError, UnknownName
 from bpshell.graph.build import Formula, Leaf
-from bpshell.language.grammar import Exprs, Flag, Names, Number, RestPath, Target
+from bpshell.language.grammar import Choice, Exprs, Flag, Names, Number, RestPath, Target
 from bpshell.language.printer import to_text
 from bpshell.numeric.passes import Plan, to_plain
+from bpshell.numeric.train import optimizer_notes
 from bpshell.ops.table import OPS
 from bpshell.results.fields import NONE, TEXT
 
@@ -29,9 +30,11 @@ _LR = Number("lr", "lr", required=True,
              why="'{command}' needs a learning rate: '{command} LOSS lr 0.1'",
              doc="the learning rate")
 _COMMON = (Names("wrt", "wrt", doc="the leaves to train (without it: the parameters)"),
-           Number("momentum", "momentum", meta="M",
-                  doc="SGD with momentum M, as the book writes it: v = M*v - lr*g; w += v"),
-           Flag("adam", "adam", doc="Adam (betas 0.9 and 0.999, eps 1e-8)"))
+           Choice("optimizer", choices=(
+               "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+               doc="the book's optimizer (sgd unless named), with its one setting after it: "
+                   "momentum 0.9, rmsprop 0.99"))
+_NOTES = optimizer_notes()
 _LOSS = Target(doc="the loss to minimize")
 _WHICH = ("Without 'wrt' only the parameters are trained: the leaves marked with 'param' "
           "(vars lists them as param). With none marked it refuses, and says which leaves "
@@ -58,6 +61,19 @@ def param(session, args: Args, stmt) -> dict:
     for n in args.names:
         state.mark_param(n)
     return {"kind": "param", "names": list(args.names), "params": list(state.params)}
+
+
+def _optimizer(args: Args):
+    from bpshell.numeric.train import Optimizer
+
+    kind, option = args.optimizer or ("sgd", None)
+    return Optimizer(args.lr, kind=kind, option=option)
+
+
+def _advancing(session):
+    """What a training step tells the layers: dropout draws a new mask and batchnorm moves
+    its running averages while it is on (they stay put when a value is only evaluated)."""
+    return lambda on: setattr(session.state, "advancing", on)
 
 
 def _plan_of(session, name: str, stmt) -> Plan:
@@ -138,15 +154,15 @@ def _commit(session, params: dict) -> None:
          summary="one gradient-descent step on the parameters (or the leaves after 'wrt')",
          examples=("step loss lr 0.1 wrt w, b", "step loss lr 0.1 momentum 0.9 wrt w, b",
                    "step loss lr 0.01 adam wrt w"), group="training",
-         notes=("Plain SGD unless 'momentum M' or 'adam' is given.", _WHICH),
+         notes=("Plain SGD unless another optimizer is named.", _WHICH, *_NOTES),
          fields=TRAINED)
 def step(session, args: Args, stmt) -> dict:
-    from bpshell.numeric.train import Optimizer, run_steps
+    from bpshell.numeric.train import run_steps
 
     plan = _plan_of(session, args.name, stmt)
     names = trained_leaves(session, plan, args.name, args.wrt, stmt)
-    opt = Optimizer(args.lr, args.momentum or 0.0, args.adam)
-    out = run_steps(plan, names, opt, 1, 1)
+    opt = _optimizer(args)
+    out = run_steps(plan, names, opt, 1, 1, advance=_advancing(session))
     _commit(session, out["params"])
     return {"kind": "step", "of": args.name, "lr": opt.lr, "optimizer": opt.name,
             "updated": names, "loss_before": out["loss_before"],
@@ -178,17 +194,17 @@ def step(session, args: Args, stmt) -> dict:
                 "and takes one step per batch; the last batch keeps the rows left over.",
                 "'report accuracy(net(x_test), t_test), ...' measures each expression on "
                 "the parameters reached, after every epoch (every K steps without batches); "
-                "'plot' draws those curves per epoch, 'to FILE.png' saves them."),
+                "'plot' draws those curves per epoch, 'to FILE.png' saves them.", *_NOTES),
          fields={**TRAINED, "steps": int, "every": int, "steps_done": int, "trace": list,
                  "interrupted": bool, "batch": (int, NONE), "epochs": (int, NONE),
                  "over": list, "reports": list, "plot": bool, "file": TEXT})
 def fit(session, args: Args, stmt) -> dict:
-    from bpshell.numeric.train import Optimizer, run_epochs, run_steps
+    from bpshell.numeric.train import run_epochs, run_steps
 
     _check_schedule(args, stmt)
     plan = _plan_of(session, args.name, stmt)
     names = trained_leaves(session, plan, args.name, args.wrt, stmt)
-    opt = Optimizer(args.lr, args.momentum or 0.0, args.adam)
+    opt = _optimizer(args)
     measure, texts = _reports(session, args.report, plan, names, stmt)
     common = {"kind": "fit", "of": args.name, "lr": opt.lr, "optimizer": opt.name,
               "updated": names, "over": list(args.over), "reports": texts,
@@ -197,13 +213,14 @@ def fit(session, args: Args, stmt) -> dict:
         _check_data(plan, args.over, names, stmt)
         epochs = 1 if args.epochs is None else args.epochs
         out = run_epochs(plan, names, opt, args.over, args.batch, epochs, session.state.rng,
-                         session.progress, measure)
+                         session.progress, measure, _advancing(session))
         result = {**common, "steps": out["steps_done"], "every": 0, "batch": args.batch,
                   "epochs": epochs}
     else:
         steps = 100 if args.steps is None else args.steps
         every = max(1, steps // 10) if args.every is None else args.every
-        out = run_steps(plan, names, opt, steps, every, session.progress, measure)
+        out = run_steps(plan, names, opt, steps, every, session.progress, measure,
+                        _advancing(session))
         result = {**common, "steps": steps, "every": every, "batch": None, "epochs": None}
     _commit(session, out.pop("params"))
     result.update(out)

@@ -127,7 +127,7 @@ def delete(session, args: Args, stmt) -> dict:
          examples=("vars",), group="session",
          notes=("The kind of a name is param (a leaf 'fit' trains), leaf (a value), formula "
                 "(live: follows its inputs) or symbolic (no value yet).",),
-         fields={"vars": list, "functions": list})
+         fields={"vars": list, "functions": list, "mode": str})
 def show_vars(session, args: Args, stmt) -> dict:
     state, ev = session.state, session.ev
     out = []
@@ -145,7 +145,7 @@ def show_vars(session, args: Args, stmt) -> dict:
                     "shape": shape_of(v), "error": error})
     funcs = [{"name": f.name, "params": f.params, "expr": f.text,
               "elementwise": f.op is not None} for f in state.funcs.values()]
-    return {"kind": "vars", "vars": out, "functions": funcs}
+    return {"kind": "vars", "vars": out, "functions": funcs, "mode": state.mode}
 
 
 @command("reset", summary="forget every name, function and the random seed",

@@ -29,6 +29,11 @@ class Part:
     def usage(self) -> str:
         return " ".join(w for w in (self.word, self.meta) if w)
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The words that introduce this part (a choice has several)."""
+        return (self.word,) if self.word else ()
+
     def parse(self, p: Parser, command: str):
         raise NotImplementedError
 
@@ -135,6 +140,43 @@ class Flag(Part):
 
 
 @dataclass(frozen=True)
+class Choice(Part):
+    """One of several words, each with an optional number after it: the optimizer of
+    `step` and `fit` (`adam`, `momentum 0.9`, `rmsprop 0.99`). Its value is (word, number
+    or None)."""
+
+    choices: tuple[str, ...] = ()
+    meta: str = "X"
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return self.choices
+
+    @property
+    def usage(self) -> str:
+        return "|".join(self.choices) + f" [{self.meta}]"
+
+    def parse(self, p: Parser, command: str) -> tuple[str, float | None]:
+        word = p.toks[p.i - 1].text
+        if p.at("NUM") or p.at("OP", "-") and p.toks[p.i + 1].kind == "NUM":
+            return word, p.number(word)
+        return word, None
+
+
+@dataclass(frozen=True)
+class Numbers(Part):
+    """Comma-separated numbers after a keyword: `from -7, 2`."""
+
+    meta: str = "A, B"
+
+    def parse(self, p: Parser, command: str) -> list[float]:
+        values = [p.number(self.word or self.key)]
+        while p.accept("OP", ","):
+            values.append(p.number(self.word or self.key))
+        return values
+
+
+@dataclass(frozen=True)
 class Range(Part):
     """`from A to B`."""
 
@@ -187,22 +229,22 @@ def is_raw(grammar: Grammar) -> bool:
 def parse_arguments(p: Parser, command: str, grammar: Grammar) -> dict:
     """The arguments of one command from its tokens, by its declared parts."""
     args = {part.key: part.default() for part in grammar}
-    keyword = {part.word: part for part in grammar if part.word}
+    keyword = {w: part for part in grammar for w in part.words}
     for part in grammar:
-        if part.word is None:
+        if part.word is None and not part.words:
             args[part.key] = part.parse(p, command)
     seen: set[str] = set()
     while not p.at("END"):
         tok = p.next()
         part = keyword.get(tok.text) if tok.kind == "NAME" else None
-        if part is None or part.word in seen:
+        if part is None or part.key in seen:
             raise ParseError(_unexpected(tok, command, grammar), *tok.pos)
-        seen.add(part.word)
+        seen.add(part.key)
         args[part.key] = part.parse(p, command)
         if isinstance(part, RestPath):
             break
     for part in grammar:
-        if part.required and part.word and part.word not in seen:
+        if part.required and part.word and part.key not in seen:
             raise ParseError(part.why.format(command=command) if part.why else
                              f"'{command}' needs '{part.usage}'", *p.tok.pos)
     p.end()
@@ -210,7 +252,7 @@ def parse_arguments(p: Parser, command: str, grammar: Grammar) -> dict:
 
 
 def _unexpected(tok, command: str, grammar: Grammar) -> str:
-    options = [f"'{part.usage}'" for part in grammar if part.word]
+    options = [f"'{part.usage}'" for part in grammar if part.words]
     if not options:
         return f"unexpected {describe(tok)}"
     if len(options) <= 3:
@@ -225,7 +267,7 @@ def usage(name: str, grammar: Grammar) -> str:
     out = [name]
     for part in grammar:
         text = part.usage or part.key.upper()
-        optional = not part.required and (part.word is not None or isinstance(
+        optional = not part.required and (bool(part.words) or isinstance(
             part, RawText) or getattr(part, "optional", False))  # raw: optional unless required
         out.append(f"[{text}]" if optional else text)
     return " ".join(out)
@@ -233,7 +275,7 @@ def usage(name: str, grammar: Grammar) -> str:
 
 def option_words(grammar: Grammar) -> tuple[str, ...]:
     """The keywords a command takes, for completion and highlighting."""
-    words = [part.word for part in grammar if part.word]
+    words = [w for part in grammar for w in part.words]
     words += ["to" for part in grammar if isinstance(part, Range)]
     return tuple(dict.fromkeys(words))
 

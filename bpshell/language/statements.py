@@ -84,8 +84,6 @@ def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
             raise ParseError("'_' holds the last value and cannot be assigned", *t.pos)
         p.next()
         p.next()
-        if p.at("OP", "="):
-            raise ParseError("'==' is not part of the language", *p.tok.pos)
         expr = p.expr()
         p.end()
         return Stmt("assign", t.pos, {"name": name, "expr": expr})

@@ -38,6 +38,8 @@ def edge(node, k: int, g, xs: list, out):
         rule = op.vjps[k]
         return (None if rule is None else rule(g, out, *xs, *node.params)), None
     loc = local(op)
+    if loc.constant[k] and loc.numeric[k] == 0.0:  # no gradient flows (a comparison)
+        return None, None
     d = loc.numeric[k] if loc.constant[k] else loc.numeric[k](*xs, out)
     with np.errstate(all="ignore"):
         ga = np.multiply(g, d)
@@ -113,7 +115,7 @@ def explain(plan: Plan, grads: list, taken: set[str] = frozenset()) -> dict:
                      "definition": f.definition(i), "expr": f.text[i][0],
                      "value": clean(vals[i]), "shape": list(np.shape(vals[i])),
                      "upstream": clean(g), "downstream": downstream,
-                     "sum_of": _sums(received, i)})
+                     "sum_of": _sums(received, i), "composed": composed(node, g, xs, vals[i])})
     leaves = [{"id": i, "name": f.name(i), "value": clean(vals[i]), "grad": clean(grads[i]),
                "sum_of": _sums(received, i)}
               for i in f.order if nodes[i].kind in ("leaf", "symbol") and grads[i] is not None]
@@ -131,3 +133,34 @@ def _via(f: Formulas, i: int) -> str:
     if node.name and node.ast is not None:
         return f"{node.name} = {to_text(node.ast)}"
     return f.name(i)
+
+
+def composed(node, g, xs: list, out) -> dict | None:
+    """A batchnorm node in training as the book's Figure 6-17: the elementary ops it is made
+    of (mean, subtract, square, mean, + eps, sqrt, divide, scale, shift) as a graph of their
+    own, run forward and backward with the node's upstream gradient, and how far the
+    gradient they give x is from the fused rule's."""
+    from bpshell.graph.build import Graph, Node
+    from bpshell.ops.layers import BATCHNORM_STEPS
+    from bpshell.ops.table import OPS
+
+    if node.op.name != "batchnorm" or node.params[0].ctx.mode != "train":
+        return None
+    sub = Graph()
+    ids = {name: sub.add(Node("leaf", name=name, value=np.asarray(v, dtype=np.float64)))
+           for name, v in zip(node.op.inputs, xs)}
+    for name, op, inputs, params in BATCHNORM_STEPS:
+        args = tuple(ids[a] if isinstance(a, str) else
+                     sub.add(Node("const", value=a, ast=None)) for a in inputs)
+        ids[name] = sub.add(Node("op", OPS[op], args, params, name=name))
+    sub.named = {n: i for n, i in ids.items()}
+    sub.root = ids["out"]
+    plan = Plan(sub)
+    plan.forward()
+    grads = plan.backward(np.asarray(g, dtype=np.float64))
+    ledger = explain(plan, grads)
+    gap = 0.0
+    for k, name in enumerate(node.op.inputs):
+        fused = node.op.vjps[k](g, out, *xs, *node.params)
+        gap = max(gap, float(np.max(np.abs(np.subtract(fused, grads[ids[name]])))))
+    return {"rows": ledger["rows"], "leaves": ledger["leaves"], "gap": gap}

@@ -209,6 +209,8 @@ def edge_gradient(plan: Plan, grads: list, c: int, k: int):
             return None if rule is None else to_plain(rule(g, out, *xs, *node.params))
         loc = local(node.op)
         d = loc.numeric[k]
+        if loc.constant[k] and d == 0.0:  # no gradient flows (a comparison)
+            return None
         ga = g * (d if loc.constant[k] else d(*xs, out))
     shape = np.shape(xs[k])
     if np.shape(ga) != shape:

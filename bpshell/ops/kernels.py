@@ -148,3 +148,18 @@ def onehot_of(x, t):
     else:
         np.put_along_axis(out, ti[..., None], 1.0, axis=-1)
     return out
+
+
+def comparison(ufunc):
+    """A comparison as 0/1 floats (NumPy gives booleans; the language computes in float64)."""
+
+    def compare(a, b):
+        return np.asarray(ufunc(a, b), dtype=np.float64)[()]
+
+    compare.__name__ = ufunc.__name__
+    return compare
+
+
+def where(c, a, b):
+    """a where c is not 0, else b: the mask of `where(x > 0, x, 0)` is a comparison's 0/1."""
+    return np.where(np.not_equal(c, 0), a, b)[()]

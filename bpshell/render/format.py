@@ -13,6 +13,9 @@ import sys
 from dataclasses import dataclass
 
 WHOLE_WIDTH = 1 << 30  # NumPy's line width for a pipe: rows are never wrapped
+# past this many elements (NumPy's own threshold) a pipe gets NumPy's summary, corners and
+# '...', too: the book's 1000 x 100 batch printed whole is 100,000 numbers no reader wants
+WHOLE_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,8 @@ def value_text(v, style: Style, prefix: str = "") -> str:
     import numpy as np
 
     if style.whole:
-        return np.array2string(v, separator=", ", prefix=prefix, threshold=sys.maxsize,
+        return np.array2string(v, separator=", ", prefix=prefix,
+                               threshold=sys.maxsize if v.size <= WHOLE_LIMIT else 1000,
                                max_line_width=WHOLE_WIDTH)
     return np.array2string(v, separator=", ", prefix=prefix, threshold=1000,
                            max_line_width=max(style.width - len(prefix), 40))

@@ -104,6 +104,10 @@ class SympyBuilder(sx.Visitor):
     def visit_Call(self, ast: sx.Call, env: dict) -> sp.Expr:
         return self.call(ast, env)
 
+    def visit_Index(self, ast: sx.Index, env: dict) -> sp.Expr:
+        raise BpError("indexing works on arrays; diff works on scalar expressions "
+                      "(grad handles arrays)", *ast.pos)
+
     def _chain(self, ast: sx.Binary, env: dict) -> sp.Expr:
         """A left chain in one pass; runs of + and - become one n-ary Add (no O(n^2) flattening)."""
         base, chain = sx.spine(ast)
@@ -138,6 +142,8 @@ class SympyBuilder(sx.Visitor):
 
     def call(self, ast: sx.Call, env: dict) -> sp.Expr:
         user = self.funcs.get(ast.func)
+        if user is not None and ast.keywords:
+            raise BpError(f"{ast.func} takes no keyword arguments", *ast.keywords[0].pos)
         args = [self.expr(a, env) for a in ast.args]
         if user is not None:
             if len(args) != len(user.params):
@@ -151,7 +157,7 @@ class SympyBuilder(sx.Visitor):
                 raise BpError("diff works on scalar expressions (grad handles arrays)",
                               *ast.pos)
             raise UnknownName(unknown_function(ast.func), *ast.pos)
-        if op.define is None or op.params and len(args) > op.arity:
+        if op.define is None or op.params and len(args) > op.arity or ast.keywords:
             raise BpError(f"{ast.func} works on arrays; diff works on scalar expressions "
                           "(grad handles arrays)", *ast.pos)
         full = list(args[: op.arity])

@@ -240,6 +240,10 @@ def _vars(r: dict, style: Style) -> list[Item]:
                         (f["expr"], SYM)))
     if not out:
         out.append(line(("no names defined yet", DIM)))
+    if r.get("mode", "train") != "train":  # dropout and batchnorm run as in evaluation
+        out.append(line(("mode ", DIM), (r["mode"], NAME), (" (dropout and batchnorm as in "
+                                                            "evaluation; 'mode train' "
+                                                            "switches back)", DIM)))
     return out
 
 

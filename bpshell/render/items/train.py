@@ -52,6 +52,8 @@ def explain_items(r: dict, style: Style, rows_shown: int | None = None) -> list[
             out.append(table)
     if rows_shown is None:
         out.extend(fan_in_items(r, style))
+        for row in rows:
+            out.extend(composed_items(row, style))
         out.extend(findings(r, style))
     return fit(out, style)
 
@@ -158,6 +160,23 @@ def _symbolic_items(r: dict, style: Style, rows_shown: int | None) -> list[Item]
     if grads:
         out.append(Table(["leaf", "gradient", "simplest form"], grads,
                          styles=[NAME, GRAD, GRAD]))
+    return out
+
+
+def composed_items(row: dict, style: Style) -> list[Item]:
+    """A batchnorm row's Figure 6-17: the same backward through its elementary ops."""
+    c = row.get("composed")
+    if not c:
+        return []
+    out: list[Item] = [line((f"{row['node']} ({row['op']}) as the book's Figure 6-17: mean, "
+                             "subtract, square, mean, + eps, sqrt, divide, scale, shift; "
+                             "backward through them:", HEAD))]
+    sub = explain_items({"of": row["node"], "value": row["value"], "rows": c["rows"],
+                         "leaves": [], "nonfinite_value": None, "nonfinite_grad": None,
+                         "kinks": [], "hints": []}, style, len(c["rows"]))
+    out.extend(sub[1:])
+    out.append(line((f"the gradients these give {', '.join(x['name'] for x in c['leaves'])} "
+                     f"agree with the fused rule's to {c['gap']:.2g}", DIM), indent=2))
     return out
 
 

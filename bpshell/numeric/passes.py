@@ -328,17 +328,41 @@ def _forward_steps(nodes: list) -> tuple[list[tuple[int, int, int, int, tuple]],
 _EDGE_RULES: WeakKeyDictionary[Op, list] = WeakKeyDictionary()
 
 
+_KINDS = {"none": _VJP, "pass": _PASS, "neg": _NEG, "scale": _SCALE, "local": _LOCAL}
+
+
 def _edge_rule(op: Op, k: int) -> tuple[int, object]:
-    """How input k of op gets its gradient: a kind and the function or constant it uses."""
+    """How input k of op gets its gradient: a kind and the function or constant it uses.
+
+    A built-in op's rules come from the generated module ops/derived.py (made from the op
+    table through SymPy, and checked against it by a test), so a numeric statement never
+    loads SymPy; a user function's are derived here, the first time it is differentiated.
+    """
     if op.vjps is not None:
         return _VJP, op.vjps[k]
-    # imported here: a forward pass alone (a numeric one-liner) never loads SymPy
-    from bpshell.symbolic.local import local
+    if not op.user:
+        from bpshell.ops.derived import RULES
+
+        found = RULES.get(op.name)
+        if found is not None:
+            kind, payload = found[k]
+            return _KINDS[kind], payload
+    return derived_rule(op, k)
+
+
+def derived_rule(op: Op, k: int) -> tuple[int, object]:
+    """The rule SymPy derives for input k of an elementwise op (what ops/derived.py holds
+    for the built-in ones): a kind, and a constant or a NumPy function of (*inputs, y)."""
+    from bpshell.symbolic.derive import X, Y, to_numpy
+    from bpshell.symbolic.local import local, step_condition
 
     loc = local(op)
     d = loc.numeric[k]
     if not loc.constant[k]:
-        return _LOCAL, _step_mask(op, loc, k) or d
+        condition = step_condition(op, loc, k)
+        if condition is not None:
+            return _LOCAL, to_numpy([*X[: op.arity], Y], condition)
+        return _LOCAL, d
     if d == 0.0:  # a comparison, where's mask: no gradient flows (None, as in PyTorch)
         return _VJP, None
     if d == 1.0:
@@ -346,39 +370,6 @@ def _edge_rule(op: Op, k: int) -> tuple[int, object]:
     if d == -1.0:
         return _NEG, None
     return _SCALE, d
-
-
-_PROBE = np.array([-1.0, -1e-300, -0.0, 0.0, 1e-300, 1.0, np.inf, -np.inf, np.nan])
-
-
-def _step_mask(op: Op, loc, k: int) -> Callable | None:
-    """For a derivative that is 1 where a condition holds and 0 elsewhere (relu'), the
-    condition alone.
-
-    g * condition gives the very numbers g * where(condition, 1, 0) gives, without the
-    integer array in between: a third of the time on a 512x4096 relu.
-    """
-    import sympy as sp
-
-    from bpshell.symbolic.derive import X, Y, to_numpy
-
-    inputs = set(X[: op.arity])
-    form = loc.output[k]
-    d = loc.raw[k]
-    if form is not None and not form.free_symbols & inputs or not isinstance(d, sp.Piecewise) \
-            or len(d.args) != 2:
-        return None
-    (one, condition), (zero, otherwise) = d.args
-    if one != 1 or zero != 0 or otherwise != sp.true or not condition.free_symbols <= inputs:
-        return None
-    mask = to_numpy([*X[: op.arity], Y], condition)
-    with np.errstate(all="ignore"):  # the shortcut must agree with the derived function
-        xs = [_PROBE] * op.arity
-        y = op.forward(*xs)
-        if not np.array_equal(np.multiply(1.0, loc.numeric[k](*xs, y)),
-                              np.multiply(1.0, mask(*xs, y))):
-            return None
-    return mask
 
 
 def _spelling(node) -> str:

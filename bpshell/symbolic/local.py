@@ -24,6 +24,7 @@ class Local:
     output: list[sp.Expr | None]  # in terms of y (and maybe other inputs)
     numeric: list[Callable | float]  # f(*inputs, y) -> derivative, or a constant
     constant: list[bool]
+    runs: list[sp.Expr | None]  # what numeric[k] computes (None for a constant)
 
 
 _PROBES = np.array([-1000.0, -30.0, -2.0, -1.0, -0.5, -1e-300, 0.0, 1e-300, 0.5, 1.0, 2.0,
@@ -83,7 +84,7 @@ def local(op: Op) -> Local:
         return hit
     args = X[: op.arity]
     call = sympy_call(op, *args)
-    raw, output, numeric, constant = [], [], [], []
+    raw, output, numeric, constant, runs = [], [], [], [], []
     for x in args:
         d = sp.powsimp(sp.diff(call, x))  # x**(n-1)*n, not x**n*n/x (nan at 0)
         # a named op's derivative is shown from its definition, as a learner derives it
@@ -94,6 +95,7 @@ def local(op: Op) -> Local:
         if d.is_number:
             numeric.append(float(d))
             constant.append(True)
+            runs.append(None)
             continue
         constant.append(False)
         raw_fn = to_numpy([*args, Y], _accurate(d))
@@ -104,8 +106,40 @@ def local(op: Op) -> Local:
             out_fn = to_numpy([*args, Y], _accurate(form))
             if _as_good(op, raw_fn, out_fn):
                 numeric.append(out_fn)
+                runs.append(_accurate(form))
                 continue
         numeric.append(raw_fn)
-    result = Local(call, raw, output, numeric, constant)
+        runs.append(_accurate(d))
+    result = Local(call, raw, output, numeric, constant, runs)
     _LOCALS[op] = result
     return result
+
+
+_PROBE = np.array([-1.0, -1e-300, -0.0, 0.0, 1e-300, 1.0, np.inf, -np.inf, np.nan])
+
+
+def step_condition(op: Op, loc: Local, k: int) -> sp.Expr | None:
+    """For a derivative that is 1 where a condition holds and 0 elsewhere (relu'), the
+    condition alone.
+
+    g * condition gives the very numbers g * where(condition, 1, 0) gives, without the
+    integer array in between: a third of the time on a 512x4096 relu.
+    """
+    inputs = set(X[: op.arity])
+    form = loc.output[k]
+    d = loc.raw[k]
+    if form is not None and not form.free_symbols & inputs or not isinstance(d, sp.Piecewise) \
+            or len(d.args) != 2:
+        return None
+    (one, condition), (zero, otherwise) = d.args
+    if one != 1 or zero != 0 or otherwise != sp.true or not condition.free_symbols <= inputs:
+        return None
+    mask = to_numpy([*X[: op.arity], Y], condition)
+    with np.errstate(all="ignore"):  # the shortcut must agree with the derived function
+        xs = [_PROBE] * op.arity
+        y = op.forward(*xs)
+        if not np.array_equal(np.multiply(1.0, loc.numeric[k](*xs, y)),
+                              np.multiply(1.0, mask(*xs, y))):
+            return None
+    return condition
+

@@ -1,0 +1,116 @@
+"""Writes bpshell/ops/derived.py: the built-in ops' derived rules as plain NumPy code.
+
+The rules stay derived: this module asks SymPy for each elementwise op's local derivative
+(bpshell.symbolic.local, the same code a user function goes through) and prints the
+function the backward pass runs. Shipping the result as a module means a numeric
+statement never imports SymPy (~0.2 s of start-up), and nothing is compiled at run time.
+
+    python3 -m bpshell.symbolic.generate          # rewrite bpshell/ops/derived.py
+    python3 -m bpshell.symbolic.generate --check  # exit 1 if it is out of date
+
+tests/test_derived.py fails when the file differs from what this prints.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bpshell.ops.table import OPS, Op
+from bpshell.symbolic.derive import X, Y, _Printer
+from bpshell.symbolic.local import local, step_condition
+
+TARGET = Path(__file__).resolve().parents[1] / "ops" / "derived.py"
+
+HEADER = '''"""The built-in elementwise ops' local derivatives, as the backward pass runs them.
+
+Generated from the op table through SymPy by `python3 -m bpshell.symbolic.generate`; do not
+edit. tests/test_derived.py fails when this file differs from what SymPy derives now.
+Each rule is (kind, payload): "pass" (the gradient as it is), "neg", "scale" (times a
+constant), "none" (no gradient), or "local": a function of the op's inputs and its output y
+that the upstream gradient is multiplied by.
+"""
+
+# ruff: noqa: E501
+'''
+
+
+def _printer() -> _Printer:
+    return _Printer({"fully_qualified_modules": True, "inline": True,
+                     "allow_unknown_functions": True})
+
+
+def rule_source(op: Op, k: int) -> tuple[str, str | None]:
+    """(kind, payload source) of input k: a constant, or the body of a function."""
+    loc = local(op)
+    if loc.constant[k]:
+        d = loc.numeric[k]
+        kind = {0.0: "none", 1.0: "pass", -1.0: "neg"}.get(d)
+        return (kind, None) if kind else ("scale", repr(float(d)))
+    condition = step_condition(op, loc, k)
+    expr = condition if condition is not None else loc.runs[k]
+    return "local", _printer().doprint(expr)
+
+
+def _names(code: str) -> set[str]:
+    """Functions a printed expression calls that are not numpy.<name>."""
+    return {m for m in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\(", code)}
+
+
+def _imports(names: set[str]) -> list[str]:
+    out = ["import numpy"]
+    ops = sorted(n for n in names if n in OPS)
+    ufuncs = sorted(n for n in names - set(ops) if isinstance(getattr(np, n, None), np.ufunc))
+    unknown = names - set(ops) - set(ufuncs)
+    if unknown:
+        raise ValueError(f"derived code calls {sorted(unknown)}, which is neither an op "
+                         "nor a NumPy ufunc")
+    if ufuncs:
+        out.insert(1, f"from numpy import {', '.join(ufuncs)}")
+    if ops:
+        out += ["", "from bpshell.ops.table import OPS", ""]
+        out += [f"{n} = OPS[{n!r}].forward" for n in ops]
+    return out
+
+
+def module_text() -> str:
+    """The whole generated module, for every built-in elementwise op in table order."""
+    functions, rules, names = [], [], set()
+    for op in OPS.values():
+        if op.vjps is not None or op.user or op.define is None:
+            continue
+        entries = []
+        args = ", ".join([*(str(x) for x in X[: op.arity]), str(Y)])
+        for k in range(op.arity):
+            kind, payload = rule_source(op, k)
+            if kind != "local":
+                entries.append(f'("{kind}", {payload})')
+                continue
+            fn = f"_{op.name}_d{k}"
+            names |= _names(payload)
+            functions.append(f"def {fn}({args}):\n    return {payload}\n")
+            entries.append(f'("local", {fn})')
+        rules.append(f'    "{op.name}": ({", ".join(entries)},),')
+    lines = [HEADER, *_imports(names), "", ""]  # two blank lines before the first def
+    lines.append("\n\n".join(functions))
+    lines += ["", "RULES = {", *rules, "}", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    text = module_text()
+    if "--check" in argv:
+        same = TARGET.exists() and TARGET.read_text(encoding="utf-8") == text
+        print("bpshell/ops/derived.py is up to date" if same else
+              "bpshell/ops/derived.py is out of date: python3 -m bpshell.symbolic.generate")
+        return 0 if same else 1
+    TARGET.write_text(text, encoding="utf-8")
+    print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -64,7 +64,8 @@ def _curve(session, args: Args, stmt, xs: np.ndarray):
     bindings[args.wrt] = Leaf(xs, "", 0, 0)
     b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last)
     b.graph.root = b.expr(expr, {}, state.serial)
-    plan = Plan(b.graph, session.limits.max_elements)
+    plan = Plan(b.graph, session.limits.max_elements,
+                session.limits.max_statement_elements)
     y = plan.forward()
     if y is None:
         raise BpError("the expression is symbolic here; give its other inputs values",

@@ -95,9 +95,14 @@ def _without_gc(fn: Callable, *args):
 class Plan:
     """A graph's evaluation order as flat lists, reusable across passes."""
 
-    def __init__(self, graph: Graph, max_elements: int = 10_000_000):
+    def __init__(self, graph: Graph, max_elements: int = 10_000_000,
+                 max_total: int | None = None):
         self.graph = graph
         self.max_elements = max_elements
+        # elements of every value one pass computes together (None: no bound of its own):
+        # all are kept for the backward pass, so a long sum of large arrays adds up
+        self.max_total = max_total
+        self._spent = 0
         nodes = graph.nodes
         self.values: list = [n.value for n in nodes]
         self._steps, self._functions = _without_gc(_forward_steps, nodes)
@@ -124,6 +129,7 @@ class Plan:
         shapes = self.leaf_shapes()
         # nothing grows from scalars alone: only arrays need the size check
         check = self._checked_shapes != shapes and any(shapes)
+        self._spent = 0
         functions = self._functions
         i = -1
         try:
@@ -164,7 +170,8 @@ class Plan:
         return vals[self.graph.root] if self.graph.root >= 0 else None
 
     def _check_size(self, i: int, xs: list) -> None:
-        """Refuse an op whose output would pass the element limit, before it allocates."""
+        """Refuse an op whose output would pass the element limit, or take the pass's
+        values together past theirs, before it allocates."""
         node = self.graph.nodes[i]
         if all(np.ndim(x) == 0 for x in xs):
             return
@@ -175,6 +182,15 @@ class Plan:
         if size is not None and size > self.max_elements:
             raise LimitError(f"{node.label} would have {size:,} elements, over the limit of "
                              f"{self.max_elements:,} (BPSHELL_MAX_ELEMENTS raises it)",
+                             *(node.pos or (None, None)))
+        if self.max_total is None:
+            return
+        # an op that never grows (sum, softmax, reshape) is counted at its input's size
+        self._spent += size if size is not None else int(np.size(xs[0]))
+        if self._spent > self.max_total:
+            raise LimitError(f"this statement's values would hold {self._spent:,} elements "
+                             f"together, over the limit of {self.max_total:,} "
+                             "(BPSHELL_MAX_STATEMENT_ELEMENTS raises it)",
                              *(node.pos or (None, None)))
 
     def _error(self, i: int, xs: list, e: Exception) -> BpError:

@@ -283,7 +283,11 @@ def _onehot(rng, labels, classes):
         raise ValueError("onehot needs at least one class")
     if np.any(labels != np.round(labels)) or np.any(labels < 0) or np.any(labels >= k):
         raise ValueError(f"labels must be whole numbers in 0..{k - 1}")
-    return np.eye(k)[labels.astype(np.int64)]
+    # one row per label, not np.eye(k)[labels]: that makes a k-by-k matrix first, 80 GB
+    # for onehot([0], 100000) when the answer has 100,000 elements
+    out = np.zeros(labels.shape + (k,))
+    np.put_along_axis(out, labels.astype(np.int64)[..., None], 1.0, axis=-1)
+    return out
 
 
 CONSTRUCTORS: dict[str, Constructor] = {c.name: c for c in (

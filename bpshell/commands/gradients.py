@@ -31,7 +31,7 @@ def grad(session, args: Args, stmt) -> dict:
     if value is None:
         from bpshell.symbolic.reverse import symbolic_gradients
 
-        result = symbolic_gradients(plan.graph, args.wrt or None)
+        result = symbolic_gradients(plan.graph, args.wrt or None, session.limits.max_exponent)
         return {"kind": "grad", "of": args.name, "value": None, "shape": [],
                 "symbolic": True, **result}
     return {"kind": "grad", "of": args.name, "value": to_plain(value),

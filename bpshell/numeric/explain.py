@@ -13,10 +13,8 @@ import numpy as np
 
 from bpshell.language.printer import to_text
 from bpshell.numeric.diagnose import diagnose
-from bpshell.numeric.passes import Plan, to_plain
+from bpshell.numeric.passes import Plan, local_gradient, to_plain
 from bpshell.numeric.tree import local_text
-from bpshell.ops.structural import unbroadcast
-from bpshell.symbolic.local import local
 
 
 def _shape(v) -> str:
@@ -30,11 +28,7 @@ def edge(node, k: int, g, xs: list, out):
     if op.vjps is not None:
         rule = op.vjps[k]
         return (None if rule is None else rule(g, out, *xs, *node.params)), None
-    loc = local(op)
-    d = loc.numeric[k] if loc.constant[k] else loc.numeric[k](*xs, out)
-    with np.errstate(all="ignore"):
-        ga = np.multiply(g, d)
-    return unbroadcast(ga, np.shape(xs[k])), d
+    return local_gradient(op, k, g, xs, out)  # as the backward pass has it
 
 
 def _shape_rule(node, k: int, labels: list[str], g, xs: list, down) -> str:

@@ -65,6 +65,10 @@ class Op:
     label_inputs: tuple[str, ...] = ()  # inputs that may be integer class labels
     mismatch: str = ""  # what to say when the inputs' shapes do not fit
     kink: str | None = None  # where the derivative takes a convention
+    # per input, where its derivative is taken as 0 whatever the derived formula gives
+    # there (0 * inf): PyTorch's conventions for pow at base 0 and exponent 0, as a SymPy
+    # condition on the inputs, called as zero_where[k](sympy, *inputs)
+    zero_where: tuple = ()
     user: bool = False
     body_text: str = ""  # user functions: the definition as written
 
@@ -81,6 +85,8 @@ class Op:
             problems.append("a SymPy definition (an elementwise op's derivative comes from it)")
         if not set(self.label_inputs) <= set(self.inputs[1:]):
             problems.append("label inputs among its inputs after the first")
+        if self.zero_where and len(self.zero_where) != self.arity:
+            problems.append("one zero_where condition per input, or none")
         if len(self.defaults) >= self.arity:
             problems.append("a required input (defaults fill only trailing inputs)")
         if problems:
@@ -123,7 +129,10 @@ op("mul", _BINARY, np.multiply, "elementwise product (broadcasts)", "a * b", "×
 op("div", _BINARY, np.divide, "elementwise quotient", "a / b", "/", "broadcast",
    lambda sp, a, b: a / b, symbol="/")
 op("pow", _BINARY, np.power, "power; ^ is the same", "x ** 2", "**", "broadcast",
-   lambda sp, a, b: a**b, symbol="**")
+   lambda sp, a, b: a**b, symbol="**",
+   # PyTorch's pow_backward: d/da is 0 where b = 0 (x**0 at 0, not 0 * 0**-1 = nan), and
+   # d/db is 0 where a = 0 and b >= 0 (not 0**b * log(0) = nan)
+   zero_where=(lambda sp, a, b: sp.Eq(b, 0), lambda sp, a, b: sp.And(sp.Eq(a, 0), b >= 0)))
 op("neg", _UNARY, np.negative, "negation", "-x", "-", "broadcast", lambda sp, a: -a,
    symbol="-")
 

@@ -45,6 +45,25 @@ class _Printer(NumPyPrinter):
             out = f"numpy.where({self._print(c)}, {self._print(e)}, {out})"
         return out
 
+    def _print_And(self, expr):
+        # binary and nested, not logical_and.reduce((a, b)): that needs a and b of one
+        # shape, and a condition on a scalar base and an array exponent has two
+        return self._fold("logical_and", expr.args)
+
+    def _print_Or(self, expr):
+        return self._fold("logical_or", expr.args)
+
+    def _fold(self, ufunc: str, args) -> str:
+        out = self._print(args[0])
+        for a in args[1:]:
+            out = f"{ufunc}({out}, {self._print(a)})"
+        return out
+
+    def _print_sign(self, expr):
+        # PyTorch's sign, 0 at nan where NumPy's is nan: abs'(nan) = 0, as in PyTorch
+        a = self._print(expr.args[0])
+        return f"(greater({a}, 0) * 1.0 - less({a}, 0))"
+
     def _print(self, expr, **kwargs):
         # before SymPy's own dispatch, which goes by class name: a user function named
         # expm1 or amax would otherwise be printed as NumPy's expm1 or amax

@@ -96,7 +96,11 @@ def local(op: Op) -> Local:
             constant.append(True)
             continue
         constant.append(False)
-        raw_fn = to_numpy([*args, Y], _accurate(d))
+        # a Piecewise inside a product or sum (relu in a user function: 3*relu'(u)/
+        # (2*sqrt(relu(u))) + 1) is folded to the top, so each branch is computed alone:
+        # relu's flat side then gives 1 there, not 0*inf + 1 = nan
+        folded = sp.piecewise_fold(d) if d.has(sp.Piecewise) else d
+        raw_fn = to_numpy([*args, Y], _accurate(folded))
         # NumPy uses the output form when it needs nothing but y and is as good as the
         # input form everywhere: reusing the forward value is what makes sigmoid' =
         # y*(1 - y) cheap and stable at +-1000 (log's exp(-y) is not: nan below 0)

@@ -19,11 +19,12 @@ from bpshell.graph.build import Graph
 from bpshell.ops.table import Op
 from bpshell.symbolic.calls import sympy_call
 from bpshell.symbolic.derive import X, Y
-from bpshell.symbolic.expr import number, symbol
+from bpshell.symbolic.expr import number, power, symbol, tame
 from bpshell.symbolic.local import local
 
 
-def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
+def symbolic_gradients(graph: Graph, wrt: list[str] | None,
+                       max_exponent: float = 10_000.0) -> dict:
     nodes = graph.nodes
     n = len(nodes)
     value: list = [None] * n  # expression of each node as other nodes read it
@@ -41,7 +42,9 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
                 raise BpError(f"{node.op.name} works on arrays; symbolic gradients work on "
                               "scalar expressions")
             args = [value[a] for a in node.args]
-            value[i] = symbol(node.name) if node.name else sympy_call(node.op, *args)
+            if node.op.name == "pow":  # 10**100000 is refused, as diff refuses it
+                power(*args, max_exponent)
+            value[i] = symbol(node.name) if node.name else tame(sympy_call(node.op, *args))
     defs = {}
     for name, i in graph.named.items():
         node = nodes[i]

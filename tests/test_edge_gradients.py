@@ -319,7 +319,7 @@ def test_against_pytorch_when_it_is_installed() -> None:
         r = grad_of(f"x = [1e400, 0]\ny = {fn}(x)", with_=UP)
         close(r["value"], out.detach().numpy())
         close(r["grads"]["x"], xt.grad.numpy())
-    for name, value, slope in AT_NAN:
+    for name, _, slope in AT_NAN:
         if name == "sigmoid(x)":
             continue
         xt = torch.tensor(NAN, dtype=torch.float64, requires_grad=True)

@@ -203,3 +203,22 @@ def test_runs_nested_past_the_depth_bound_name_it(tmp_path: Path) -> None:
     assert "BPSHELL_MAX_DEPTH" in r["error"]["message"]
     s = Session(limits=Limits.from_env({}, max_depth=20), seed=0)
     assert s.run(f"run {tmp_path / 's0.bp'}")[-1]["ok"]
+
+
+def test_where_no_bound_can_be_kept_it_is_refused_clearly(monkeypatch) -> None:
+    # a Python without a way to stop a thread (not CPython): in a thread the bound is
+    # refused with how to turn it off, and nothing runs unbounded silently
+    from bpshell import timeout
+
+    monkeypatch.setattr(timeout, "_ASYNC", None)
+
+    def work():
+        s = session(0.5)
+        r = s.run("x = 1")[-1]
+        ok = session(0).run("x = 1")[-1]
+        return r, ok
+
+    r, ok = in_thread(work)
+    assert r["ok"] is False and r["error"]["type"] == "limit"
+    assert "BPSHELL_TIME_LIMIT=0" in r["error"]["message"]
+    assert ok["ok"]

@@ -42,14 +42,13 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None,
                 raise BpError(f"{node.op.name} works on arrays; symbolic gradients work on "
                               "scalar expressions")
             args = [value[a] for a in node.args]
-            if node.op.name == "pow":  # 10**100000 is refused, as diff refuses it
-                power(*args, max_exponent)
-            value[i] = symbol(node.name) if node.name else tame(sympy_call(node.op, *args))
+            value[i] = symbol(node.name) if node.name else \
+                _applied(node.op, args, max_exponent)
     defs = {}
     for name, i in graph.named.items():
         node = nodes[i]
         if node.kind == "op":
-            defs[name] = sympy_call(node.op, *[value[a] for a in node.args])
+            defs[name] = _applied(node.op, [value[a] for a in node.args], max_exponent)
 
     adj: list = [sp.Integer(0)] * n
     adj[graph.root] = sp.Integer(1)
@@ -95,6 +94,14 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None,
     grads = {nm: str(adj[graph.named[nm]]) for nm in names if nm in graph.named}
     return {"grads": grads, "steps": steps,
             "definitions": {k: str(v) for k, v in defs.items()}}
+
+
+def _applied(op: Op, args: list, max_exponent: float) -> sp.Expr:
+    """The op on SymPy arguments, with diff's bounds on exact numbers: 10**100000 is
+    refused, and an exact number past a thousand digits becomes a float."""
+    if op.name == "pow":
+        power(*args, max_exponent)
+    return tame(sympy_call(op, *args))
 
 
 _FORMS: WeakKeyDictionary[Op, list] = WeakKeyDictionary()

@@ -20,6 +20,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 _LIMIT_HELP = {
     "max_elements": "elements in one array",
+    "max_statement_elements": "elements of all the arrays one statement computes",
     "max_exponent": "|exponent| of an exact power",
     "max_nodes": "nodes in one computation graph",
     "max_statement_chars": "characters in one statement",

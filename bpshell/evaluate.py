@@ -40,7 +40,7 @@ class Evaluator:
         """Value of an expression from current values (cached names are not recomputed)."""
         b = self.builder(frozen=True)
         b.graph.root = b.expr(ast, {}, stmt)
-        plan = Plan(b.graph, self.limits.max_elements)
+        plan = Plan(b.graph, self.limits.max_elements, self.limits.max_statement_elements)
         value = plan.forward()
         self._remember(plan)
         return plan, value
@@ -67,7 +67,7 @@ class Evaluator:
             raise UnknownName(self.unknown(name))
         b = self.builder(frozen=False)
         b.graph.root = b.name_node(name)
-        plan = Plan(b.graph, self.limits.max_elements)
+        plan = Plan(b.graph, self.limits.max_elements, self.limits.max_statement_elements)
         plan.forward()
         return plan
 
@@ -97,6 +97,7 @@ class Evaluator:
         """Constructor calls, `grad(L, W)` and array literals replaced by their values,
         computed now."""
         funcs = self.state.funcs
+        spent = [0]  # elements of the values made so far: they live as long as the statement
         grads = self._grad_values(ast, stmt, params)
 
         def replace(node):
@@ -104,10 +105,10 @@ class Evaluator:
             if t is A.Call and node.func == "grad":
                 return grads[id(node)]
             if t is A.Call and node.func in CONSTRUCTORS and node.func not in funcs:
-                return self._construct(node, stmt, params)
+                return self._construct(node, stmt, params, spent)
             if t is A.ArrayLit:
                 value = array_literal(node)
-                self.check_elements(value.size, node.pos)
+                self.check_elements(value.size, node.pos, spent)
                 return A.Const(value, node.pos, to_text(node) if value.size <= 16 else "")
             if t is A.Name and node.id == "_" and "_" not in params:
                 if self.state.last is None:
@@ -178,7 +179,8 @@ class Evaluator:
             out[id(c)] = A.Const(to_plain(gi), c.pos, to_text(c))
         return out
 
-    def _construct(self, ast: A.Call, stmt: int, params: frozenset) -> A.Const:
+    def _construct(self, ast: A.Call, stmt: int, params: frozenset,
+                   spent: list[int]) -> A.Const:
         c = CONSTRUCTORS[ast.func]
         if ast.keywords:
             raise BpError(f"{c.name} takes no keyword arguments", *ast.keywords[0].pos)
@@ -199,18 +201,28 @@ class Evaluator:
             count = element_count(c.name, args)
         except (TypeError, ValueError, OverflowError):
             count = 0
-        self.check_elements(count, ast.pos)
+        self.check_elements(count, ast.pos, spent)
         try:
             value = c.make(self.state.rng, *args)
         except (ValueError, TypeError, IndexError) as e:
             raise BpError(f"{c.name}: {e}", *ast.pos) from None
         return A.Const(np.asarray(value, dtype=np.float64), ast.pos, to_text(ast))
 
-    def check_elements(self, count: int, pos) -> None:
+    def check_elements(self, count: int, pos, spent: list[int] | None = None) -> None:
+        """Refuse a value of `count` elements before it is made: over the limit for one
+        array, or (spent: what the statement made so far) for the statement's values."""
         if count > self.limits.max_elements:
             raise LimitError(f"{count:,} elements is over the limit of "
                              f"{self.limits.max_elements:,} (BPSHELL_MAX_ELEMENTS raises it)",
                              *pos)
+        if spent is None:
+            return
+        spent[0] += count
+        if spent[0] > self.limits.max_statement_elements:
+            raise LimitError(f"this statement's values would hold {spent[0]:,} elements "
+                             f"together, over the limit of "
+                             f"{self.limits.max_statement_elements:,} "
+                             "(BPSHELL_MAX_STATEMENT_ELEMENTS raises it)", *pos)
 
     # ------------------------------------------------------------ gradients
     def upstream(self, plan: Plan, with_ast, name: str, pos):

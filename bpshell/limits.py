@@ -11,6 +11,9 @@ class Limits:
     """Bounds checked before work is done, so that a bad statement fails fast and cleanly."""
 
     max_elements: int = 10_000_000  # elements in one array (80 MB of float64)
+    # elements of all the arrays one statement computes (400 MB of float64): a statement's
+    # values are kept for its backward pass, so `x + x + ... + x` holds every partial sum
+    max_statement_elements: int = 50_000_000
     max_exponent: float = 10_000.0  # |exponent| of a power whose base and exponent are exact
     max_nodes: int = 1_000_000  # nodes in one computation graph
     max_statement_chars: int = 1_000_000  # characters in one statement
@@ -20,6 +23,7 @@ class Limits:
 
     ENV = {
         "max_elements": "BPSHELL_MAX_ELEMENTS",
+        "max_statement_elements": "BPSHELL_MAX_STATEMENT_ELEMENTS",
         "max_exponent": "BPSHELL_MAX_EXPONENT",
         "max_nodes": "BPSHELL_MAX_NODES",
         "max_statement_chars": "BPSHELL_MAX_STATEMENT_CHARS",

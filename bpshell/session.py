@@ -137,6 +137,10 @@ class Session:
         key = os.path.realpath(path)
         if key in self._running:
             raise FileError(f"{path} is already running: a script cannot run itself", *pos)
+        if len(self._running) >= self.limits.max_depth:
+            raise LimitError(f"'run' nested {len(self._running) + 1} scripts deep, over the "
+                             f"limit of {self.limits.max_depth:g} (BPSHELL_MAX_DEPTH or "
+                             "--max-depth raises it)", *pos)
         self._running.add(key)
         results = []
         try:
@@ -145,9 +149,12 @@ class Session:
                 results.append(r)
                 if not r["ok"]:
                     err = r["error"]
-                    # the whole script is one statement here: the caller rolls it all back
-                    raise BpError(f"{path}:{err['line']}:{err['column']}: {err['message']}",
-                                  *pos)
+                    # the whole script is one statement here: the caller rolls it all back;
+                    # the error keeps its type (a timeout inside is the run's timeout)
+                    e = BpError(f"{path}:{err['line']}:{err['column']}: {err['message']}",
+                                *pos)
+                    e.kind = err["type"]
+                    raise e
         finally:
             self._running.discard(key)
         return results
@@ -234,16 +241,31 @@ def as_error(exc: Exception, limit: float) -> BpError:
     """Every failure as a BpError; a bug becomes an 'internal' error, not a crash."""
     if isinstance(exc, BpError):
         if exc.kind == "timeout" and exc.message == "took too long":
-            exc.message = (f"the statement took longer than {limit:g} s and was stopped "
-                           "(BPSHELL_TIME_LIMIT or --time-limit changes the bound)")
+            exc.message = timeout_message(getattr(exc, "seconds", None) or limit, limit)
         return exc
     if isinstance(exc, RecursionError):
-        return LimitError("the expression is nested too deeply")
+        return LimitError("the expression is nested too deeply to compute "
+                          "(BPSHELL_MAX_DEPTH or --max-depth bounds how deep expressions "
+                          "and functions may nest)")
     if isinstance(exc, MemoryError):
         return LimitError("out of memory")
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        # an exact number SymPy built past Python's 4300 printable digits
+        return LimitError("an exact number here has more than 4300 digits "
+                          "(BPSHELL_MAX_EXPONENT bounds the exponents of exact powers)")
     e = BpError(f"internal error ({type(exc).__name__}: {exc}); the session is unchanged")
     e.kind = "internal"
     return e
+
+
+def timeout_message(seconds: float, limit: float) -> str:
+    """The bound that was passed: this statement's own, or (inside `run FILE`, whose
+    statements have none of their own) the bound of the `run` statement around it."""
+    how = "(BPSHELL_TIME_LIMIT or --time-limit changes the bound)"
+    if limit and seconds == limit:
+        return f"the statement took longer than {seconds:g} s and was stopped {how}"
+    return (f"stopped here: the statement that runs this script took longer than "
+            f"{seconds:g} s {how}")
 
 
 def error_result(e: BpError, text: str, line: int, column: int) -> Result:

@@ -28,6 +28,7 @@ _LIMIT_DOCS = {
     "max_depth": "nesting depth of one expression",
     "time_limit": "seconds for one statement in a script (0: none)",
     "simplify_seconds": "seconds for simplify before diff shows the raw form",
+    "max_statement_elements": "elements of all the arrays one statement computes",
 }
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from bpshell.graph.build import Formula, Leaf, UserFunction
+from bpshell.timeout import held
 
 _MISSING = object()
 _HELD = {signal.SIGINT, signal.SIGALRM}
@@ -27,16 +28,19 @@ def signals_held() -> Iterator[None]:
     """Hold Ctrl-C and the time-limit alarm back while a commit or a rollback runs.
 
     Held signals are delivered when the block ends, so nothing is lost; off the main
-    thread Python delivers no signals to this code anyway.
+    thread Python delivers no signals to this code anyway, and the time limit's watchdog
+    (a thread's bound, or a host that owns SIGALRM) is held by `timeout.held`.
     """
     usable = hasattr(signal, "pthread_sigmask") and \
         threading.current_thread() is threading.main_thread()
     if not usable:
-        yield
+        with held():
+            yield
         return
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
-        yield
+        with held():
+            yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 

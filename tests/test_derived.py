@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpshell.numeric.passes import derived_rule
+from bpshell.numeric.passes import _gated, derived_rule
 from bpshell.ops import derived
 from bpshell.ops.table import OPS
 
@@ -42,13 +42,17 @@ def test_each_generated_rule_computes_what_the_derived_rule_computes(name):
     xs = [PROBES] + [np.roll(PROBES, 3 + k) for k in range(op.arity - 1)]
     with np.errstate(all="ignore"):
         y = op.forward(*xs)
-        for k, (kind, payload) in enumerate(derived.RULES[name]):
+        for k, (kind, *payload) in enumerate(derived.RULES[name]):
             live_kind, live = derived_rule(op, k)
-            if kind != "local":
-                assert payload == live or payload is live is None
-                continue
-            np.testing.assert_array_equal(np.multiply(1.0, payload(*xs, y)),
-                                          np.multiply(1.0, live(*xs, y)))
+            if kind == "gate":  # both as the backward pass runs them, for finite and inf g
+                made = _gated(*payload, k)
+                for g in (np.ones_like(PROBES), np.full_like(PROBES, np.inf)):
+                    np.testing.assert_array_equal(made(g, y, *xs), live(g, y, *xs))
+            elif kind == "local":
+                np.testing.assert_array_equal(np.multiply(1.0, payload[0](*xs, y)),
+                                              np.multiply(1.0, live(*xs, y)))
+            else:
+                assert payload[0] == live or payload[0] is live is None
 
 
 def test_the_generated_sigmoid_rule_is_the_books_y_times_one_minus_y():

@@ -39,7 +39,7 @@ def grad(session, args: Args, stmt) -> dict:
         for w in args.wrt or ():  # the same error as for a numeric graph
             if w not in session.state.bindings and w not in plan.graph.named:
                 raise UnknownName(ev.unknown(w), *stmt.pos)
-        result = symbolic_gradients(plan.graph, args.wrt or None)
+        result = symbolic_gradients(plan.graph, args.wrt or None, session.limits.max_exponent)
         return {"kind": "grad", "of": args.name, "value": None, "shape": [],
                 "symbolic": True, **result}
     out = {n: g + 0.0 for n, g in out.items()}  # -0 reads as a sign; it is 0

@@ -12,6 +12,7 @@ from bpshell.graph.build import Builder, Leaf
 from bpshell.language.grammar import Expr, Names, OneName, Range, RestPath
 from bpshell.language.printer import to_text
 from bpshell.numeric.passes import Plan
+from bpshell.results.curve import DRAWABLE, drawable
 from bpshell.results.fields import NONE, TEXT
 
 
@@ -37,7 +38,7 @@ from bpshell.results.fields import NONE, TEXT
                 "'plot net(x) wrt x data t'."),
          fields={"expr": str, "wrt": str, "x": np.ndarray, "y": np.ndarray, "dy": (np.ndarray,
                  NONE), "data": dict, "data_x": (np.ndarray, NONE), "file": TEXT,
-                 "regions": (np.ndarray, NONE)})
+                 "regions": (np.ndarray, NONE), "left_out": list})
 def plot(session, args: Args, stmt) -> dict:
     points = session.ev.value_of(args.wrt)
     if args.range is None and np.ndim(points) == 2 and np.shape(points)[1] == 2:
@@ -53,11 +54,15 @@ def plot(session, args: Args, stmt) -> dict:
         if v is None or np.size(v) != np.size(wrt_values):
             raise ShapeError(f"data {n} needs one value per {args.wrt}", *stmt.pos)
         data[n] = np.asarray(v, dtype=np.float64).reshape(-1)
-    result = {"kind": "plot", "expr": to_text(session.ev.fold(args.expr, session.state.serial)),
-              "wrt": args.wrt, "x": xs.reshape(-1),
-              "y": np.asarray(y, dtype=np.float64).reshape(-1), "dy": dy, "data": data,
+    expr = to_text(session.ev.fold(args.expr, session.state.serial))
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    x = xs.reshape(-1)
+    left_out = [note for note in (left_out_of(expr, x, y, args.wrt),
+                                  left_out_of(f"d/d{args.wrt}", x, dy, args.wrt)) if note]
+    result = {"kind": "plot", "expr": expr, "wrt": args.wrt, "x": x, "y": y, "dy": dy,
+              "data": data,
               "data_x": np.asarray(wrt_values, dtype=np.float64).reshape(-1) if data else None,
-              "file": args.file, "regions": None}
+              "file": args.file, "regions": None, "left_out": left_out}
     if args.file:
         from bpshell.render.plotfile import save_plot
 
@@ -83,7 +88,8 @@ def plan_at(session, args: Args, xs: np.ndarray) -> tuple[Builder, Plan]:
     bindings[args.wrt] = Leaf(xs, "", 0, 0)
     b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last, state)
     b.graph.root = b.expr(expr, {}, state.serial)
-    return b, Plan(b.graph, session.limits.max_elements)
+    return b, Plan(b.graph, session.limits.max_elements,
+                   session.limits.max_statement_elements)
 
 
 def _curve(session, args: Args, stmt, xs: np.ndarray):
@@ -101,3 +107,24 @@ def _curve(session, args: Args, stmt, xs: np.ndarray):
         g = plan.backward(np.ones(np.shape(y)), {i})[i]
         dy = None if g is None else np.asarray(g, dtype=np.float64).reshape(-1)
     return y, dy
+
+
+def left_out_of(label: str, x: np.ndarray, v: np.ndarray | None, wrt: str) -> str | None:
+    """What a curve's plot leaves out, and where: None when every point is drawn."""
+    if v is None:
+        return None
+    bad = ~drawable(v)
+    if not bad.any():
+        return None
+    parts = []
+    with np.errstate(invalid="ignore"):
+        for what, mask in (("nan", np.isnan(v)), ("+inf", v == np.inf),
+                           ("-inf", v == -np.inf),
+                           ("beyond +-1e300", np.isfinite(v) & (np.abs(v) > DRAWABLE))):
+            if mask.any():
+                parts.append(f"{int(mask.sum())} {what}")
+    where = x[bad]
+    span = f"{wrt} = {where[0]:.4g}" if where.size == 1 else \
+        f"{wrt} from {where.min():.4g} to {where.max():.4g}"
+    count = f"all {v.size} points" if bad.all() else f"{int(bad.sum())} of {v.size} points"
+    return f"{label}: {count} ({', '.join(parts)}; {span})"

@@ -81,7 +81,8 @@ def define(session, args: Args, stmt) -> dict:
             raise BpError(f"{name} would call itself; functions cannot be recursive",
                           *stmt.pos)
     text = stmt.text.split("=", 1)[1].strip()
-    fn = make_user_function(name, params, body, text, state.funcs, frozenset(calls))
+    fn = make_user_function(name, params, body, text, state.funcs, frozenset(calls),
+                            session.limits.max_depth)
     state.set_functions({**state.funcs, name: fn}, refs_of)
     return {"kind": "def", "name": name, "params": list(params), "expr": text,
             "elementwise": fn.op is not None}

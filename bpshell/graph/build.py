@@ -63,6 +63,7 @@ class UserFunction:
     text: str
     op: Op | None = None  # set when the body is elementwise in its parameters only
     calls: frozenset[str] = field(default_factory=frozenset)
+    depth: int = 1  # nesting depth of the body with the functions it calls written out
 
 
 # ---------------------------------------------------------------- nodes

@@ -23,7 +23,14 @@ class Chunk:
     open_bracket: Pos | None = None  # set when the source ended inside a bracket
 
 
-_SPECIAL = re.compile(r"[#()\[\];\n]")
+# a run of opening brackets, or of one closing bracket, is one match: a flood of them
+# costs one step, not one a bracket
+_SPECIAL = re.compile(r"[(\[]+|\)+|\]+|[#;\n]")
+_OPENER = {")": ord("("), "]": ord("[")}
+# open brackets whose position is kept: the error names the innermost of these. Deeper
+# ones keep only their kind, one byte each, so a script of millions of `[` costs megabytes
+# (the statement is refused by the depth and length limits anyway), not gigabytes
+KEPT_POSITIONS = 10_000
 
 
 def split_statements(source: str) -> Iterator[Chunk]:
@@ -34,23 +41,30 @@ def split_statements(source: str) -> Iterator[Chunk]:
     """
     start, start_pos = 0, (1, 1)
     line, line_start = 1, 0  # the column of index j is j - line_start + 1
-    stack: list[tuple[str, Pos]] = []
-    pairs = {"(": ")", "[": "]"}
+    kinds = bytearray()  # the open brackets, innermost last
+    where: list[Pos] = []  # positions of the outermost KEPT_POSITIONS of them
     search = _SPECIAL.search
     i, n = 0, len(source)
     while (m := search(source, i)) is not None:
         j = m.start()
         ch = source[j]
-        i = j + 1
+        i = m.end()
         if ch == "#":
             k = source.find("\n", j)
             i = n if k < 0 else k  # the comment is blanked later but keeps its columns
-        elif ch in pairs:
-            stack.append((ch, (line, j - line_start + 1)))
+        elif ch in "([":
+            room = min(KEPT_POSITIONS - len(where), i - j)
+            if room > 0 and len(where) == len(kinds):
+                where.extend((line, c - line_start + 1) for c in range(j, j + room))
+            kinds.extend(source[j:i].encode("ascii"))
         elif ch in ")]":
-            if stack and pairs[stack[-1][0]] == ch:
-                stack.pop()
-        elif not stack:
+            # each closes the innermost bracket if it is of its kind (a stray one is skipped)
+            tail = kinds[-(i - j):]
+            closed = len(tail) - len(tail.rstrip(bytes((_OPENER[ch],))))
+            if closed:
+                del kinds[len(kinds) - closed:]
+                del where[len(kinds):]
+        elif not kinds:
             yield from _chunk(source, start, j, start_pos)
             start = j + 1
             if ch == "\n":
@@ -58,7 +72,7 @@ def split_statements(source: str) -> Iterator[Chunk]:
             start_pos = (line, j + 1 - line_start + 1)
         elif ch == "\n":
             line, line_start = line + 1, j + 1
-    yield from _chunk(source, start, n, start_pos, stack[-1][1] if stack else None)
+    yield from _chunk(source, start, n, start_pos, where[-1] if kinds else None)
 
 
 def _chunk(source: str, start: int, end: int, pos: Pos, open_bracket: Pos | None = None):

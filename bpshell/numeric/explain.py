@@ -14,8 +14,7 @@ import numpy as np
 
 from bpshell.language.printer import to_text
 from bpshell.numeric.diagnose import diagnose
-from bpshell.numeric.passes import Plan, to_plain
-from bpshell.ops.structural import unbroadcast
+from bpshell.numeric.passes import Plan, local_gradient, to_plain
 from bpshell.symbolic.ledger import Formulas
 from bpshell.symbolic.local import local
 
@@ -40,10 +39,7 @@ def edge(node, k: int, g, xs: list, out):
     loc = local(op)
     if loc.constant[k] and loc.numeric[k] == 0.0:  # no gradient flows (a comparison)
         return None, None
-    d = loc.numeric[k] if loc.constant[k] else loc.numeric[k](*xs, out)
-    with np.errstate(all="ignore"):
-        ga = np.multiply(g, d)
-    return unbroadcast(ga, np.shape(xs[k])), d
+    return local_gradient(op, k, g, xs, out)  # as the backward pass has it
 
 
 def _shape_rule(node, k: int, labels: list[str], g, xs: list, down) -> str:

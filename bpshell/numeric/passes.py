@@ -95,9 +95,14 @@ def _without_gc(fn: Callable, *args):
 class Plan:
     """A graph's evaluation order as flat lists, reusable across passes."""
 
-    def __init__(self, graph: Graph, max_elements: int = 10_000_000):
+    def __init__(self, graph: Graph, max_elements: int = 10_000_000,
+                 max_total: int | None = None):
         self.graph = graph
         self.max_elements = max_elements
+        # elements of every value one pass computes together (None: no bound of its own):
+        # all are kept for the backward pass, so a long sum of large arrays adds up
+        self.max_total = max_total
+        self._spent = 0
         nodes = graph.nodes
         self.values: list = [n.value for n in nodes]
         self._steps, self._functions = _without_gc(_forward_steps, nodes)
@@ -124,6 +129,7 @@ class Plan:
         shapes = self.leaf_shapes()
         # nothing grows from scalars alone: only arrays need the size check
         check = self._checked_shapes != shapes and any(shapes)
+        self._spent = 0
         functions = self._functions
         i = -1
         try:
@@ -164,7 +170,8 @@ class Plan:
         return vals[self.graph.root] if self.graph.root >= 0 else None
 
     def _check_size(self, i: int, xs: list) -> None:
-        """Refuse an op whose output would pass the element limit, before it allocates."""
+        """Refuse an op whose output would pass the element limit, or take the pass's
+        values together past theirs, before it allocates."""
         node = self.graph.nodes[i]
         if all(np.ndim(x) == 0 for x in xs):
             return
@@ -175,6 +182,15 @@ class Plan:
         if size is not None and size > self.max_elements:
             raise LimitError(f"{node.label} would have {size:,} elements, over the limit of "
                              f"{self.max_elements:,} (BPSHELL_MAX_ELEMENTS raises it)",
+                             *(node.pos or (None, None)))
+        if self.max_total is None:
+            return
+        # an op that never grows (sum, softmax, reshape) is counted at its input's size
+        self._spent += size if size is not None else int(np.size(xs[0]))
+        if self._spent > self.max_total:
+            raise LimitError(f"this statement's values would hold {self._spent:,} elements "
+                             f"together, over the limit of {self.max_total:,} "
+                             "(BPSHELL_MAX_STATEMENT_ELEMENTS raises it)",
                              *(node.pos or (None, None)))
 
     def _error(self, i: int, xs: list, e: Exception) -> BpError:
@@ -274,10 +290,7 @@ class Plan:
             if not live[i] or node.kind != "op":
                 continue
             args = node.args
-            op_rules = _EDGE_RULES.get(node.op)
-            if op_rules is None:
-                op_rules = _EDGE_RULES[node.op] = [_edge_rule(node.op, k)
-                                                   for k in range(len(args))]
+            op_rules = edge_rules(node.op)
             first = index.get(id(op_rules))
             if first is None:
                 first = index[id(op_rules)] = len(rules)
@@ -331,6 +344,20 @@ _EDGE_RULES: WeakKeyDictionary[Op, list] = WeakKeyDictionary()
 _KINDS = {"none": _VJP, "pass": _PASS, "neg": _NEG, "scale": _SCALE, "local": _LOCAL}
 
 
+def _generated(op: Op, k: int) -> tuple[int, object] | None:
+    """Input k's rule from ops/derived.py, for a built-in op (None for any other)."""
+    from bpshell.ops.derived import RULES
+
+    found = RULES.get(op.name)
+    if found is None:
+        return None
+    kind, *payload = found[k]
+    if kind == "gate":
+        flat, slope = payload
+        return _VJP, _gated(flat, slope, k)
+    return _KINDS[kind], payload[0]
+
+
 def _edge_rule(op: Op, k: int) -> tuple[int, object]:
     """How input k of op gets its gradient: a kind and the function or constant it uses.
 
@@ -340,29 +367,20 @@ def _edge_rule(op: Op, k: int) -> tuple[int, object]:
     """
     if op.vjps is not None:
         return _VJP, op.vjps[k]
-    if not op.user:
-        from bpshell.ops.derived import RULES
-
-        found = RULES.get(op.name)
-        if found is not None:
-            kind, payload = found[k]
-            return _KINDS[kind], payload
-    return derived_rule(op, k)
+    found = None if op.user else _generated(op, k)
+    return found if found is not None else derived_rule(op, k)
 
 
 def derived_rule(op: Op, k: int) -> tuple[int, object]:
     """The rule SymPy derives for input k of an elementwise op (what ops/derived.py holds
     for the built-in ones): a kind, and a constant or a NumPy function of (*inputs, y)."""
-    from bpshell.symbolic.derive import X, Y, to_numpy
-    from bpshell.symbolic.local import local, step_condition
+    from bpshell.symbolic.local import local
 
     loc = local(op)
     d = loc.numeric[k]
     if not loc.constant[k]:
-        condition = step_condition(op, loc, k)
-        if condition is not None:
-            return _LOCAL, to_numpy([*X[: op.arity], Y], condition)
-        return _LOCAL, d
+        gate = _gate(op, loc, k)
+        return (_VJP, gate) if gate is not None else (_LOCAL, d)
     if d == 0.0:  # a comparison, where's mask: no gradient flows (None, as in PyTorch)
         return _VJP, None
     if d == 1.0:
@@ -370,6 +388,62 @@ def derived_rule(op: Op, k: int) -> tuple[int, object]:
     if d == -1.0:
         return _NEG, None
     return _SCALE, d
+
+
+def edge_rules(op: Op) -> list[tuple[int, object]]:
+    """Every input's edge rule, made on first use and kept by op."""
+    rules = _EDGE_RULES.get(op)
+    if rules is None:
+        rules = _EDGE_RULES[op] = [_edge_rule(op, k) for k in range(op.arity)]
+    return rules
+
+
+def local_gradient(op: Op, k: int, g, xs: list, out) -> tuple[object, object]:
+    """What input k of an elementwise op receives from g, as the backward pass computes
+    it (a flat branch gives 0, even for an infinite g), and the local derivative's value,
+    for a ledger to show."""
+    from bpshell.symbolic.local import local
+
+    loc = local(op)
+    # NumPy's rules, not Python's, as in the backward pass: 0.0**-1 is inf, not an error
+    xs = [np.float64(x) if type(x) in (float, int) else x for x in xs]
+    out = np.float64(out) if type(out) in (float, int) else out
+    d = loc.numeric[k] if loc.constant[k] else loc.numeric[k](*xs, out)
+    kind, rule = edge_rules(op)[k]
+    with np.errstate(all="ignore"):
+        if kind == _VJP:  # a gate: where it holds, the derivative taken is 0
+            return rule(g, out, *xs), to_plain(np.where(rule.flat(*xs, out), 0.0, d))
+        return unbroadcast(np.multiply(g, d), np.shape(xs[k])), d
+
+
+def _gate(op: Op, loc, k: int) -> Callable | None:
+    """The gated rule of input k where its derivative is 0 by a branch of its definition
+    or by the op's declared convention (symbolic.local.zero_condition says where and why)."""
+    from bpshell.symbolic.derive import X, Y, to_numpy
+    from bpshell.symbolic.local import zero_condition
+
+    found = zero_condition(op, loc, k)
+    if found is None:
+        return None
+    zero, step = found
+    return _gated(to_numpy([*X[: op.arity], Y], zero), None if step else loc.numeric[k], k)
+
+
+def _gated(flat: Callable, slope: Callable | None, k: int) -> Callable:
+    """The VJP-shaped rule of `_gate`: 0 where `flat` holds, g (or g * slope) elsewhere."""
+
+    def rule(g, out, *xs):
+        z = flat(*xs, out)
+        ga = g if slope is None else g * slope(*xs, out)
+        if type(z) is np.bool_ and type(ga) is not np.ndarray:
+            ga = np.float64(0.0) if z else ga
+        else:
+            ga = np.where(z, 0.0, ga)
+        shape = _shape(xs[k])
+        return ga if _shape(ga) == shape else unbroadcast(ga, shape)
+
+    rule.flat = flat
+    return rule
 
 
 def _spelling(node) -> str:

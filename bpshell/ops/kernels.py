@@ -33,12 +33,15 @@ def leaky_relu(x, slope=0.01):
 
 
 def log_softmax(x):
-    """x - max - log(sum(exp(x - max))) along the last axis."""
+    """x - max - log(sum(exp(x - max))) along the last axis.
+
+    A row holding +inf (or only -inf) is nan throughout, as in PyTorch: its max is inf,
+    and inf - inf is nan.
+    """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 0:
         return np.zeros_like(x)[()]
     m = _max(x, axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
     shifted = x - m
     return shifted - np.log(_sum(np.exp(shifted), axis=-1, keepdims=True))
 
@@ -47,8 +50,7 @@ def softmax(x):
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 0:
         return np.ones_like(x)[()]
-    m = _max(x, axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
+    m = _max(x, axis=-1, keepdims=True)  # a row with +inf is nan, as in log_softmax
     e = np.exp(x - m)
     return e / _sum(e, axis=-1, keepdims=True)
 
@@ -113,9 +115,11 @@ def softmax_cross_entropy(x, t):
     n = batch_size(x)
     ls = log_softmax(x)
     if is_labels(x, t):
-        return float(-_sum(_gather(ls, t), axis=None) / n)
-    # 0 * -inf would be nan: only entries with t != 0 contribute
-    return float(-_sum(np.where(np.not_equal(t, 0), np.multiply(t, ls), 0.0), axis=None) / n)
+        return float(-_sum(_gather(ls, t), axis=None) / n) + 0.0  # + 0.0: never -0
+    # 0 * -inf would be nan: only entries with t != 0 contribute, so a one-hot row reads
+    # as its label (PyTorch's probability targets give nan there)
+    return float(-_sum(np.where(np.not_equal(t, 0), np.multiply(t, ls), 0.0),
+                       axis=None) / n) + 0.0
 
 
 def mse(y, t):

@@ -71,6 +71,10 @@ class Op:
     label_inputs: tuple[str, ...] = ()  # inputs that may be integer class labels
     mismatch: str = ""  # what to say when the inputs' shapes do not fit
     kink: str | None = None  # where the derivative takes a convention
+    # per input, where its derivative is taken as 0 whatever the derived formula gives
+    # there (0 * inf): PyTorch's conventions for pow at base 0 and exponent 0, as a SymPy
+    # condition on the inputs, called as zero_where[k](sympy, *inputs)
+    zero_where: tuple = ()
     user: bool = False
     body_text: str = ""  # user functions: the definition as written
     stateful: bool = False  # its kernels take a layers.Slot after the inputs (dropout)
@@ -88,6 +92,8 @@ class Op:
             problems.append("a SymPy definition (an elementwise op's derivative comes from it)")
         if not set(self.label_inputs) <= set(self.inputs[1:]):
             problems.append("label inputs among its inputs after the first")
+        if self.zero_where and len(self.zero_where) != self.arity:
+            problems.append("one zero_where condition per input, or none")
         if len(self.defaults) >= self.arity:
             problems.append("a required input (defaults fill only trailing inputs)")
         if problems:
@@ -133,7 +139,10 @@ op("mul", _BINARY, np.multiply, "elementwise product (broadcasts)", "a * b", "×
 op("div", _BINARY, np.divide, "elementwise quotient", "a / b", "/", "broadcast",
    lambda sp, a, b: a / b, symbol="/")
 op("pow", _BINARY, np.power, "power; ^ is the same", "x ** 2", "**", "broadcast",
-   lambda sp, a, b: a**b, symbol="**")
+   lambda sp, a, b: a**b, symbol="**",
+   # PyTorch's pow_backward: d/da is 0 where b = 0 (x**0 at 0, not 0 * 0**-1 = nan), and
+   # d/db is 0 where a = 0 and b >= 0 (not 0**b * log(0) = nan)
+   zero_where=(lambda sp, a, b: sp.Eq(b, 0), lambda sp, a, b: sp.And(sp.Eq(a, 0), b >= 0)))
 op("neg", _UNARY, np.negative, "negation", "-x", "-", "broadcast", lambda sp, a: -a,
    symbol="-")
 
@@ -380,7 +389,11 @@ def _onehot(rng, labels, classes):
         raise ValueError("onehot needs at least one class")
     if np.any(labels != np.round(labels)) or np.any(labels < 0) or np.any(labels >= k):
         raise ValueError(f"labels must be whole numbers in 0..{k - 1}")
-    return np.eye(k)[labels.astype(np.int64)]
+    # one row per label, not np.eye(k)[labels]: that makes a k-by-k matrix first, 80 GB
+    # for onehot([0], 100000) when the answer has 100,000 elements
+    out = np.zeros(labels.shape + (k,))
+    np.put_along_axis(out, labels.astype(np.int64)[..., None], 1.0, axis=-1)
+    return out
 
 
 def _scaled_normal(gain: float):

@@ -30,10 +30,15 @@ def error_items(r: dict, style: Style, source: str | None = None,
 def _source_line(source: str | None, ln: int | None) -> str | None:
     if source is None or not ln:
         return None
-    lines = source.split("\n")
-    if 1 <= ln <= len(lines):
-        return lines[ln - 1].rstrip("\r")
-    return None
+    # found by scanning, not by splitting: a 64 MB script of short lines would become
+    # millions of strings just to show one of them
+    start = 0
+    for _ in range(ln - 1):
+        start = source.find("\n", start) + 1
+        if start == 0:
+            return None
+    end = source.find("\n", start)
+    return source[start: end if end >= 0 else len(source)].rstrip("\r")
 
 
 def caret_prefix(text: str, offset: int) -> str:

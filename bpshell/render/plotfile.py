@@ -13,30 +13,38 @@ import re
 import numpy as np
 
 from bpshell.errors import FileError
+from bpshell.results.curve import drawable, runs
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def terminal_plot(result: dict, width: int = 78, height: int = 20) -> str:
-    """The plot as plain text (braille dots, no colour codes), ready to print anywhere."""
+    """The plot as plain text (braille dots, no colour codes), ready to print anywhere.
+
+    Only drawable points are drawn (finite, within +-1e300; the result's `left_out` says
+    what the others were), each curve run by run so that no line bridges a gap.
+    """
     import plotext as plt
 
+    x = np.asarray(result["x"], dtype=float)
+    curves = [(result["expr"], np.asarray(result["y"], dtype=float), "blue")]
+    if result.get("dy") is not None:
+        curves.append((f"d/d{result['wrt']}", np.asarray(result["dy"], dtype=float), "red"))
+    data = result.get("data") or {}
+    if not any(drawable(v).any() for _, v, _ in curves) and not data:
+        return "(nothing to draw: no point of the curve is a finite number within +-1e300)"
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
-    x = np.asarray(result["x"], dtype=float)
-    ok = np.isfinite(result["y"])
-    plt.plot(x[ok].tolist(), np.asarray(result["y"])[ok].tolist(), label=result["expr"],
-             marker="braille")
-    if result.get("dy") is not None:
-        dy = np.asarray(result["dy"])
-        okd = np.isfinite(dy)
-        plt.plot(x[okd].tolist(), dy[okd].tolist(), label=f"d/d{result['wrt']}",
-                 marker="braille")
-    for name, values in (result.get("data") or {}).items():
+    for label, v, color in curves:
+        for n, (a, b) in enumerate(runs(drawable(v))):
+            plt.plot(x[a:b].tolist(), v[a:b].tolist(), label=label if n == 0 else None,
+                     marker="braille", color=color)
+    for name, values in data.items():
         v = np.asarray(values, dtype=float).reshape(-1)
         xd = np.asarray(result["data_x"], dtype=float).reshape(-1)
-        plt.scatter(xd.tolist(), v.tolist(), label=name, marker="*")
+        ok = drawable(v) & drawable(xd)
+        plt.scatter(xd[ok].tolist(), v[ok].tolist(), label=name, marker="*")
     plt.xlabel(result["wrt"])
     return _ANSI.sub("", plt.build())
 
@@ -84,6 +92,12 @@ def _figure_class():
     return Figure
 
 
+def _gaps(v) -> np.ndarray:
+    """The curve with the points it cannot draw as nan: matplotlib leaves a gap there."""
+    v = np.asarray(v, dtype=float)
+    return np.where(drawable(v), v, np.nan)
+
+
 def plot_figure(result: dict, figure):
     """The plot of a function, its derivative and any data points, as a Figure (or the
     decision regions, for points of two columns)."""
@@ -91,9 +105,9 @@ def plot_figure(result: dict, figure):
         return regions_figure(result, figure)
     fig = figure(figsize=(6.4, 4.2), dpi=100)
     ax = fig.subplots()
-    ax.plot(result["x"], result["y"], label=result["expr"], gid="function")
+    ax.plot(result["x"], _gaps(result["y"]), label=result["expr"], gid="function")
     if result.get("dy") is not None:
-        ax.plot(result["x"], result["dy"], label=f"d/d{result['wrt']}", linestyle="--",
+        ax.plot(result["x"], _gaps(result["dy"]), label=f"d/d{result['wrt']}", linestyle="--",
                 gid="derivative")
     for name, values in (result.get("data") or {}).items():
         ax.scatter(np.asarray(result["data_x"]).reshape(-1), np.asarray(values).reshape(-1),

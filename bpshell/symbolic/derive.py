@@ -20,14 +20,23 @@ Y = sp.Symbol("y", real=True)
 
 # what generated code may call: NumPy's ufuncs and a few helpers (not `from numpy import *`,
 # which costs 40 ms of lazy submodule imports); the kernels of named ops (sigmoid, user
-# functions) travel with their Function classes and are added per expression by to_numpy
+# functions) travel with their Function classes and are added per expression by to_numpy,
+# under names that start with an underscore: no name a user can write (user names never
+# do), so `def greater(u) = ...` or `def x0(u) = ...` cannot replace what relu' calls or
+# shadow the generated function's own parameters
 NAMESPACE: dict[str, object] = {k: v for k, v in vars(np).items() if isinstance(v, np.ufunc)}
 NAMESPACE.update(numpy=np, where=np.where, select=np.select, nan=np.nan, inf=np.inf,
                  pi=np.pi, e=np.e, amax=np.amax, amin=np.amin)
+KERNEL_PREFIX = "_k"
 
 
 class _Printer(NumPyPrinter):
-    """NumPy printer that writes Piecewise as nested numpy.where (3x faster than select)."""
+    """NumPy printer that writes Piecewise as nested numpy.where (3x faster than select),
+    and each named op by the private name its kernel has in this expression's namespace."""
+
+    def __init__(self, settings, kernel_names: dict[type, str]):
+        super().__init__(settings)
+        self._kernel_names = kernel_names
 
     def _print_Piecewise(self, expr):
         *pieces, last = expr.args
@@ -36,29 +45,62 @@ class _Printer(NumPyPrinter):
             out = f"numpy.where({self._print(c)}, {self._print(e)}, {out})"
         return out
 
+    def _print_And(self, expr):
+        # binary and nested, not logical_and.reduce((a, b)): that needs a and b of one
+        # shape, and a condition on a scalar base and an array exponent has two
+        return self._fold("logical_and", expr.args)
+
+    def _print_Or(self, expr):
+        return self._fold("logical_or", expr.args)
+
+    def _fold(self, ufunc: str, args) -> str:
+        out = self._print(args[0])
+        for a in args[1:]:
+            out = f"{ufunc}({out}, {self._print(a)})"
+        return out
+
+    def _print_sign(self, expr):
+        # PyTorch's sign, 0 at nan where NumPy's is nan: abs'(nan) = 0, as in PyTorch
+        a = self._print(expr.args[0])
+        return f"(greater({a}, 0) * 1.0 - less({a}, 0))"
+
+    def _print(self, expr, **kwargs):
+        # before SymPy's own dispatch, which goes by class name: a user function named
+        # expm1 or amax would otherwise be printed as NumPy's expm1 or amax
+        name = self._kernel_names.get(type(expr))
+        if name is None:
+            return super()._print(expr, **kwargs)
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
 
 def to_numpy(args, expr) -> Callable:
     """A NumPy function of args for a SymPy expression built by bpshell (never from text).
 
     Symbols are our own (x0, x1, y) and function names are validated identifiers, so the
-    code SymPy generates holds nothing a user typed except numbers.
+    code SymPy generates holds nothing a user typed except numbers. Every name it calls
+    resolves in a namespace built here: NumPy's, and the kernels under private names.
     """
-    kernels = _kernels(expr)
-    namespace = {**NAMESPACE, **kernels} if kernels else NAMESPACE
+    classes = _kernel_classes(expr)
+    # one private name per class, not per name: an old `f` kept inside g's derivative and
+    # a redefined `f` may meet in one expression
+    names = {cls: f"{KERNEL_PREFIX}{i}_{cls.__name__}" for i, cls in enumerate(classes)}
+    namespace = dict(NAMESPACE)
+    namespace.update({names[cls]: cls.numpy_forward for cls in classes})
     printer = _Printer({"fully_qualified_modules": False, "inline": True,
-                        "allow_unknown_functions": True})
+                        "allow_unknown_functions": True}, names)
     return sp.lambdify(list(args), expr, modules=[namespace], printer=printer,
                        docstring_limit=0)
 
 
-def _kernels(expr) -> dict[str, Callable]:
-    """The NumPy forward of each named op applied in expr (sigmoid, a user function), by the
-    name the printer writes for it: the op table's kernel, carried by its Function class."""
+def _kernel_classes(expr) -> list[type]:
+    """Each named op applied in expr that carries a NumPy forward (sigmoid, a user
+    function): the op table's kernel, carried by its Function class. In a fixed order."""
     atoms = getattr(expr, "atoms", None)
     if atoms is None:
-        return {}
-    return {type(f).__name__: type(f).numpy_forward for f in atoms(sp.Function)
-            if getattr(type(f), "numpy_forward", None) is not None}
+        return []
+    found = {type(f) for f in atoms(sp.Function)
+             if getattr(type(f), "numpy_forward", None) is not None}
+    return sorted(found, key=lambda cls: (cls.__name__, id(cls)))
 
 
 # ---------------------------------------------------------------- output forms
@@ -129,6 +171,10 @@ def _holds(f, d, g, x) -> bool:
                 return False
         except (TypeError, ValueError, ZeroDivisionError):
             return False
+        except RecursionError:
+            # evalf of f60(0.37) evaluates f59(0.37) inside its own evalf, and so on down:
+            # a long chain of functions gets no output form rather than an error
+            return False
     return True
 
 
@@ -155,10 +201,17 @@ def defined_function(name: str, nargs: int, definition: Callable[..., sp.Expr],
     is the kernel that code generated for an expression holding the function calls.
     """
     cache: dict[int, sp.Expr] = {}
+    bodies: list[sp.Expr] = []
+
+    def body_expr() -> sp.Expr:
+        if not bodies:
+            bodies.append(definition(*X[:nargs]))
+        return bodies[0]
 
     def derivative(i: int) -> sp.Expr:
         if i not in cache:
-            body = definition(*X[:nargs])
+            body = body_expr()
+            _derive_callees(body)
             d = sp.diff(body, X[i])
             form = None
             if nargs == 1:
@@ -179,14 +232,63 @@ def defined_function(name: str, nargs: int, definition: Callable[..., sp.Expr],
     def _eval_rewrite_as_definition(self, *args, **kwargs):
         return definition(*args)
 
+    def derive_all() -> None:
+        for i in range(nargs):
+            derivative(i)
+
     cls = type(name, (sp.Function,), {
+        **_PRINTED_BY_NAME,
         "nargs": nargs, "fdiff": fdiff, "_eval_evalf": _eval_evalf,
+        "body_expr": staticmethod(body_expr), "derive_all": staticmethod(derive_all),
+        "derived": staticmethod(lambda: len(cache) == nargs),
         "definition": staticmethod(definition),
         "numpy_forward": None if forward is None else staticmethod(forward),
         "_eval_rewrite_as_definition": _eval_rewrite_as_definition,
         "is_real": True,
     })
     return cls
+
+
+def _as_function(self, printer, *args, **kwargs):
+    return printer._print_Function(self, *args, **kwargs)
+
+
+# SymPy's printers find a method by class name (_print_tuple, _print_amax, _print_expm1)
+# unless the class has a method of its own for that printer: these make a function named
+# `tuple` or `amax` print as any function does, name(args)
+_PRINTED_BY_NAME = {hook: _as_function for hook in (
+    "_sympystr", "_sympyrepr", "_pretty", "_latex", "_numpycode", "_pythoncode",
+    "_mpmathcode")}
+
+
+def _defined_in(expr) -> set[type]:
+    """The defined functions (named ops, user functions) applied in expr."""
+    return {type(f) for f in expr.atoms(sp.Function) if hasattr(type(f), "derive_all")}
+
+
+def _derive_callees(body) -> None:
+    """Derive the derivatives of every defined function body calls, innermost first.
+
+    SymPy differentiates f60(x) by asking f59 for its derivative inside its own diff, and so
+    on down: some twenty Python frames a level, so a chain of 60 functions defined one on
+    the next passed Python's recursion limit. Derived innermost first, each level finds the
+    one below it cached and goes one level deep. The walk uses an explicit stack.
+    """
+    order: list[type] = []
+    seen: set[type] = set()
+    stack: list[tuple[type, bool]] = [(c, False) for c in _defined_in(body)]
+    while stack:
+        cls, expanded = stack.pop()
+        if expanded:
+            order.append(cls)
+            continue
+        if cls in seen or cls.derived():
+            continue
+        seen.add(cls)
+        stack.append((cls, True))
+        stack.extend((c, False) for c in _defined_in(cls.body_expr()))
+    for cls in order:
+        cls.derive_all()
 
 
 def _refold(d, body, call):

@@ -30,6 +30,41 @@ def number(value: float, text: str = "") -> sp.Expr:
     return sp.Float(value)
 
 
+_EXACT_BITS = 3322  # a thousand decimal digits
+
+
+def tame(e: sp.Expr) -> sp.Expr:
+    """An exact number past a thousand digits as a float, as `power` takes huge powers.
+
+    Products of exact numbers each within bounds (7**1100 six times over) make integers
+    that Python refuses to print past 4300 digits; the float form prints and is as exact
+    as anything a learner reads.
+    """
+    if e.is_Rational and not e.is_Integer:
+        if e.p.bit_length() > _EXACT_BITS or e.q.bit_length() > _EXACT_BITS:
+            return sp.Float(e, 15)
+    elif e.is_Integer and int(e).bit_length() > _EXACT_BITS:
+        return sp.Float(e, 15)
+    return e
+
+
+def power(a, b, max_exponent: float, pos=(None, None)) -> sp.Expr:
+    """a**b, refusing exponents past the limit; huge exact powers are taken as floats.
+
+    SymPy evaluates Integer powers exactly and at once: (10**9999)**9999 would build a
+    hundred-million-digit integer. Past a thousand digits the float form is used.
+    """
+    if a.is_number and b.is_number:
+        if abs(float(b)) > max_exponent and abs(float(a)) != 1:
+            raise LimitError(f"exponent {b} is over the limit of {max_exponent:g} "
+                             "(BPSHELL_MAX_EXPONENT raises it)", *pos)
+        if a.is_Rational and b.is_Integer and a != 0:
+            digits = abs(float(b)) * abs(float(sp.log(abs(a), 10).evalf(15)))
+            if digits > 1000:
+                return sp.Float(a) ** b
+    return a**b
+
+
 class SympyBuilder(sx.Visitor):
     """SymPy for an expression, expanding named definitions except the ones kept as symbols."""
 
@@ -121,24 +156,11 @@ class SympyBuilder(sx.Visitor):
             if b.op == "@":
                 raise BpError("@ needs arrays; diff works on scalar expressions", *b.pos)
             acc = sp.Add(*terms) if len(terms) > 1 else terms[0]
-            terms = [sympy_call(BINARY[b.op], acc, right)]
+            terms = [tame(sympy_call(BINARY[b.op], acc, right))]
         return sp.Add(*terms) if len(terms) > 1 else terms[0]
 
     def _power(self, a, b, pos) -> sp.Expr:
-        """a**b, refusing exponents past the limit; huge exact powers are taken as floats.
-
-        SymPy evaluates Integer powers exactly and at once: (10**9999)**9999 would build a
-        hundred-million-digit integer. Past a thousand digits the float form is used.
-        """
-        if a.is_number and b.is_number:
-            if abs(float(b)) > self.max_exponent and abs(float(a)) != 1:
-                raise LimitError(f"exponent {b} is over the limit of {self.max_exponent:g} "
-                                 "(BPSHELL_MAX_EXPONENT raises it)", *pos)
-            if a.is_Rational and b.is_Integer and a != 0:
-                digits = abs(float(b)) * abs(float(sp.log(abs(a), 10).evalf(15)))
-                if digits > 1000:
-                    return sp.Float(a) ** b
-        return a**b
+        return power(a, b, self.max_exponent, pos)
 
     def call(self, ast: sx.Call, env: dict) -> sp.Expr:
         user = self.funcs.get(ast.func)
@@ -217,10 +239,13 @@ def _simplified(d, limits, full: bool):
         if len(d.free_symbols) == 1:
             named = named_form(d, next(iter(d.free_symbols)))
     if full:
+        own = None
         try:
-            with deadline(limits.simplify_seconds):
+            with deadline(limits.simplify_seconds) as own:
                 candidates.append(sp.simplify(d))
-        except TimeLimitError:
+        except TimeLimitError as e:
+            if own is None or getattr(e, "bound", own) is not own:
+                raise  # the statement's own bound, not simplify's: the statement stops
             note = (f"simplify took longer than {limits.simplify_seconds:g} s "
                     "(BPSHELL_SIMPLIFY_SECONDS raises it)")
     known = _functions(d)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from bpshell.ops.table import OPS, Op
-from bpshell.symbolic.derive import X, Y, _Printer
-from bpshell.symbolic.local import local, step_condition
+from bpshell.symbolic.derive import X, Y, _kernel_classes, _Printer
+from bpshell.symbolic.local import local, zero_condition
 
 TARGET = Path(__file__).resolve().parents[1] / "ops" / "derived.py"
 
@@ -30,29 +30,38 @@ HEADER = '''"""The built-in elementwise ops' local derivatives, as the backward 
 Generated from the op table through SymPy by `python3 -m bpshell.symbolic.generate`; do not
 edit. tests/test_derived.py fails when this file differs from what SymPy derives now.
 Each rule is (kind, payload): "pass" (the gradient as it is), "neg", "scale" (times a
-constant), "none" (no gradient), or "local": a function of the op's inputs and its output y
-that the upstream gradient is multiplied by.
+constant), "none" (no gradient), "local": a function of the op's inputs and its output y
+that the upstream gradient is multiplied by, or "gate" with two: where the derivative is 0
+(whatever the upstream gradient, as PyTorch), and the slope elsewhere (None: 1).
 """
 
 # ruff: noqa: E501
 '''
 
 
-def _printer() -> _Printer:
-    return _Printer({"fully_qualified_modules": True, "inline": True,
-                     "allow_unknown_functions": True})
+def _printed(expr) -> str:
+    """expr as NumPy code; a named op (sigmoid) is called by its own name, which the
+    generated module binds to the op table's kernel."""
+    names = {cls: cls.__name__ for cls in _kernel_classes(expr)}
+    printer = _Printer({"fully_qualified_modules": True, "inline": True,
+                        "allow_unknown_functions": True}, names)
+    return printer.doprint(expr)
 
 
-def rule_source(op: Op, k: int) -> tuple[str, str | None]:
-    """(kind, payload source) of input k: a constant, or the body of a function."""
+def rule_source(op: Op, k: int) -> tuple[str, str | None, str | None]:
+    """(kind, payload, slope) of input k as source: a constant, the body of a function,
+    or a gate's condition (where the derivative is 0) and its slope elsewhere."""
     loc = local(op)
     if loc.constant[k]:
         d = loc.numeric[k]
         kind = {0.0: "none", 1.0: "pass", -1.0: "neg"}.get(d)
-        return (kind, None) if kind else ("scale", repr(float(d)))
-    condition = step_condition(op, loc, k)
-    expr = condition if condition is not None else loc.runs[k]
-    return "local", _printer().doprint(expr)
+        return (kind, None, None) if kind else ("scale", repr(float(d)), None)
+    printed = _printed
+    found = zero_condition(op, loc, k)
+    if found is not None:
+        zero, step = found
+        return "gate", printed(zero), None if step else printed(loc.runs[k])
+    return "local", printed(loc.runs[k]), None
 
 
 def _names(code: str) -> set[str]:
@@ -85,14 +94,22 @@ def module_text() -> str:
         entries = []
         args = ", ".join([*(str(x) for x in X[: op.arity]), str(Y)])
         for k in range(op.arity):
-            kind, payload = rule_source(op, k)
-            if kind != "local":
+            kind, payload, slope = rule_source(op, k)
+            if kind not in ("local", "gate"):
                 entries.append(f'("{kind}", {payload})')
                 continue
-            fn = f"_{op.name}_d{k}"
+            fn = f"_{op.name}_{'zero' if kind == 'gate' else 'd'}{k}"
             names |= _names(payload)
             functions.append(f"def {fn}({args}):\n    return {payload}\n")
-            entries.append(f'("local", {fn})')
+            if kind == "local":
+                entries.append(f'("local", {fn})')
+                continue
+            slope_fn = "None"
+            if slope is not None:
+                slope_fn = f"_{op.name}_d{k}"
+                names |= _names(slope)
+                functions.append(f"def {slope_fn}({args}):\n    return {slope}\n")
+            entries.append(f'("gate", {fn}, {slope_fn})')
         rules.append(f'    "{op.name}": ({", ".join(entries)},),')
     lines = [HEADER, *_imports(names), "", ""]  # two blank lines before the first def
     lines.append("\n\n".join(functions))

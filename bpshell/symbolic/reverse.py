@@ -19,12 +19,12 @@ from bpshell.graph.build import Graph
 from bpshell.ops.table import Op
 from bpshell.symbolic.calls import sympy_call
 from bpshell.symbolic.derive import X, Y
-from bpshell.symbolic.expr import number, symbol
+from bpshell.symbolic.expr import number, power, symbol, tame
 from bpshell.symbolic.local import local
 from bpshell.symbolic.shown import text
 
 
-def expressions(graph: Graph) -> list:
+def expressions(graph: Graph, max_exponent: float = 10_000.0) -> list:
     """Each node's SymPy expression as other nodes read it: a named node is its symbol."""
     nodes = graph.nodes
     value: list = [None] * len(nodes)
@@ -42,7 +42,8 @@ def expressions(graph: Graph) -> list:
                 raise BpError(f"{node.op.name} works on arrays; symbolic gradients work on "
                               "scalar expressions")
             args = [value[a] for a in node.args]
-            value[i] = symbol(node.name) if node.name else sympy_call(node.op, *args)
+            value[i] = symbol(node.name) if node.name else \
+                _applied(node.op, args, max_exponent)
     return value
 
 
@@ -57,15 +58,16 @@ def local_derivatives(node, value: list, i: int) -> list:
     return [form.xreplace(subs) for form in _local_forms(node.op, loc)]
 
 
-def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
+def symbolic_gradients(graph: Graph, wrt: list[str] | None,
+                       max_exponent: float = 10_000.0) -> dict:
     nodes = graph.nodes
     n = len(nodes)
-    value = expressions(graph)
+    value = expressions(graph, max_exponent)
     defs = {}
     for name, i in graph.named.items():
         node = nodes[i]
         if node.kind == "op":
-            defs[name] = sympy_call(node.op, *[value[a] for a in node.args])
+            defs[name] = _applied(node.op, [value[a] for a in node.args], max_exponent)
 
     adj: list = [sp.Integer(0)] * n
     adj[graph.root] = sp.Integer(1)
@@ -105,6 +107,14 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
     grads = {nm: text(adj[graph.named[nm]]) if nm in graph.named else "0" for nm in names}
     return {"grads": grads, "steps": steps,
             "definitions": {k: text(v) for k, v in defs.items()}}
+
+
+def _applied(op: Op, args: list, max_exponent: float) -> sp.Expr:
+    """The op on SymPy arguments, with diff's bounds on exact numbers: 10**100000 is
+    refused, and an exact number past a thousand digits becomes a float."""
+    if op.name == "pow":
+        power(*args, max_exponent)
+    return tame(sympy_call(op, *args))
 
 
 _FORMS: WeakKeyDictionary[Op, list] = WeakKeyDictionary()

@@ -9,6 +9,7 @@ simplest is shown, and the output form wins a tie, as the book writes y*(1 - y).
 
 from __future__ import annotations
 
+import math
 from weakref import WeakKeyDictionary
 
 import sympy as sp
@@ -34,6 +35,9 @@ class _Printer(StrPrinter):
 
     def _print_Float(self, expr) -> str:
         v = float(expr)
+        if math.isinf(v) and expr.is_finite:  # past float64 (7**6600 taken as a Float)
+            mantissa, _, exponent = sp.Float(expr, 10).__format__(".10e").partition("e")
+            return f"{mantissa.rstrip('0').rstrip('.')}e+{int(exponent)}"
         return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.10g}"
 
     def parenthesize(self, item, level, strict=False) -> str:

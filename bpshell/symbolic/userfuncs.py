@@ -7,6 +7,7 @@ session names, or uses @, sums, losses) it is inlined where it is called.
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from bpshell.graph.build import UserFunction, refs_of
@@ -41,15 +42,72 @@ def _elementwise_call(node: sx.Call, funcs: dict) -> bool:
     return op is not None and op.elementwise and len(node.args) <= op.arity
 
 
+def broadcasting(kernel):
+    """The kernel, its value given the broadcast shape of all its inputs.
+
+    An elementwise op's output has its inputs' broadcast shape (the element limit and the
+    backward pass count on it), but SymPy may cancel a parameter away: `u - u` is 0 and
+    `def f(u, v) = v*v` never reads u, so the generated code alone would return a scalar,
+    or v's shape, where u is a matrix.
+    """
+
+    def forward(*xs):
+        out = kernel(*xs)
+        shape = np.shape(xs[0]) if len(xs) == 1 else \
+            np.broadcast_shapes(*(np.shape(x) for x in xs))
+        if np.shape(out) == shape:
+            return out
+        return np.broadcast_to(np.asarray(out, dtype=np.float64), shape).copy()
+
+    return forward
+
+
+def nesting(body, funcs: dict) -> int:
+    """How deep body nests, counted as the parser counts typed expressions (a call's
+    arguments and a right operand one level in, a left operand not), with each call of a
+    defined function counted as its own body written out around its argument.
+
+    A chain of functions is as deep as the expression it stands for: graphs, SymPy and the
+    kernels all go down it one level at a time, so it has the bound typed nesting has.
+    Explicit stack: the body itself may be a long chain.
+    """
+    done: dict[int, int] = {}  # id(node) -> its nesting
+    stack = [(body, False)]
+    while stack:
+        node, ready = stack.pop()
+        kids = sx.children(node)
+        if not ready:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids)
+            continue
+        inner = [done[id(k)] for k in kids]
+        t = type(node)
+        if t is sx.Binary:
+            d = max(inner[0], 1 + inner[1])
+        elif t is sx.Transpose:
+            d = inner[0]
+        elif t is sx.Call and node.func in funcs:
+            d = funcs[node.func].depth + max(inner, default=1)
+        else:  # a call, an array, a unary operator: their operands one level in
+            d = 1 + max(inner, default=0)
+        done[id(node)] = d
+    return done[id(body)]
+
+
 def make_user_function(name: str, params: list[str], body, text: str, funcs: dict,
-                       calls: frozenset) -> UserFunction:
-    from bpshell.errors import BpError
+                       calls: frozenset, max_depth: float = 200) -> UserFunction:
+    from bpshell.errors import BpError, LimitError
     from bpshell.symbolic.expr import SympyBuilder
 
     if name in RESERVED or callable(getattr(sp, name, None)):
         # a SymPy class or function of the same name confuses SymPy's own code paths
         raise BpError(f"'{name}' is reserved (a SymPy name); choose another name")
-    fn = UserFunction(name, list(params), body, text, None, calls)
+    depth = nesting(body, funcs)
+    if depth > max_depth:
+        raise LimitError(f"{name} would nest {depth} levels deep with the functions it calls "
+                         f"written out, over the limit of {max_depth:g} "
+                         "(BPSHELL_MAX_DEPTH or --max-depth raises it)")
+    fn = UserFunction(name, list(params), body, text, None, calls, depth)
     if not params or not _elementwise(body, params, funcs):
         return fn
     n = len(params)
@@ -65,7 +123,7 @@ def make_user_function(name: str, params: list[str], body, text: str, funcs: dic
         if sym_body.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.AccumBounds):
             return fn  # no finite closed form (u/0): inlined, NumPy gives inf/nan per node
         # the functions it calls bring their own kernels to the generated code
-        forward = to_numpy(X[:n], sym_body)
+        forward = broadcasting(to_numpy(X[:n], sym_body))
         # elementwise by construction, so its output has its inputs' broadcast shape
         op = Op(name, tuple(params), forward, f"defined: {example} = {text}", example,
                 label=name, grows="broadcast", define=define, named=True, user=True,

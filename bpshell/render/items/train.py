@@ -286,6 +286,8 @@ def plot_items(r: dict, style: Style) -> list[Item]:
                             ("  (with its derivative)" if r.get("dy") is not None else "",
                              DIM))]
     out.append(Line([(text, "")]))
+    for note in r.get("left_out") or []:
+        out.append(line((f"left out of the plot: {note}", DIM)))
     if r.get("file"):
         out.append(line((f"saved to {r['file']}", DIM)))
     return out

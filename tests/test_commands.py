@@ -137,3 +137,11 @@ def test_a_result_with_an_undeclared_or_mistyped_field_is_found():
     assert problems(fields, {"kind": "seed", "seed": "3"}) == [
         "'seed' is a str, declared <class 'int'>"]
     assert problems(fields, {"kind": "seed", "sede": 3}) == ["undeclared field 'sede'"]
+
+
+def test_a_file_command_run_into_its_argument_is_a_syntax_error_at_the_join():
+    # `save.bp` is not `save .bp`: a clear error where the word runs on, never internal
+    for src, col in (("save.bp", 5), ("run(x)", 4), ("help.me", 5)):
+        r = Session().run(src)[-1]
+        assert not r["ok"] and r["error"]["type"] == "syntax", (src, r["error"])
+        assert r["error"]["column"] == col

@@ -431,7 +431,7 @@ def _cli_case(field: str, how: str) -> tuple[str, str, subprocess.CompletedProce
     """Run the statement over `field`'s small value, set by flag, env var, or both."""
     value, over, _, _ = OVER.get(field, (None, None, None, None))
     if field == "simplify_seconds":
-        value, over = 0.05, f"diff {sigmoid_chain(8)} wrt x"
+        value, over = 0.05, f"diff {sigmoid_chain(8)} wrt x simplify"
     flag = "--" + field.replace("_", "-")
     if how == "flag":
         proc = _cli([flag, str(value), "-c", over])

@@ -77,6 +77,9 @@ def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
             raise ParseError(_called_like_a_function(p, t.text), *nxt.pos)
         p.next()
         cmd = commands[t.text]
+        if is_raw(cmd.grammar):  # `save.bp`: the word runs into what follows it
+            raise ParseError(f"'{t.text}' is a command: put a space after it, as in "
+                             f"'{t.text} {cmd.grammar[0].meta}'", *nxt.pos)
         return Stmt(cmd.name, t.pos, parse_arguments(p, t.text, cmd.grammar))
     if t.kind == "NAME" and nxt.kind == "OP" and nxt.text == "=":
         name = check_name(t)

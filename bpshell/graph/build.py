@@ -257,27 +257,14 @@ class Builder(sx.Visitor):
         fname = ast.func
         user = self.funcs.get(fname)
         if user is not None:
-            _no_keywords(fname, ast)
-            if len(ast.args) != len(user.params):
-                raise BpError(f"{fname} takes {len(user.params)} argument"
-                              f"{'s' if len(user.params) != 1 else ''}, "
-                              f"not {len(ast.args)}", *ast.pos)
-            args = [self.expr(a, env, stmt) for a in ast.args]
-            if user.op is not None:
-                return self._op(user.op, tuple(args), (), ast, stmt)
-            return self.expr(user.body, dict(zip(user.params, args)), stmt)
+            return self._user_call(user, ast, env, stmt)
         op = OPS.get(fname)
         if op is None or fname in OPERATOR_ONLY:
             if fname in CONSTRUCTORS:
                 raise BpError(f"{fname}(...) takes numbers or names that have values",
                               *ast.pos)
             raise UnknownName(unknown_function(fname), *ast.pos)
-        if ast.keywords and (not op.params or any(p.most != 1 for p in op.params)):
-            _no_keywords(fname, ast)
-        for kw in ast.keywords:
-            if kw.name in op.inputs:
-                raise BpError(f"{kw.name} is an input of {fname}; write it without its name: "
-                              f"{op.example}", *kw.pos)
+        _check_keywords(op, ast)
         n_in, n_opt = op.arity, len(op.defaults)
         tensor_args = ast.args[:n_in]
         extra = ast.args[n_in:]
@@ -297,6 +284,19 @@ class Builder(sx.Visitor):
             params = (self._slot(op, ast, stmt), *params)
         return self._op(op, tuple(args), params, ast, stmt)
 
+    def _user_call(self, user, ast: sx.Call, env: dict[str, int], stmt: int) -> int:
+        """A user function: one op of its own, or its body inlined with its arguments."""
+        fname = ast.func
+        _no_keywords(fname, ast)
+        if len(ast.args) != len(user.params):
+            raise BpError(f"{fname} takes {len(user.params)} argument"
+                          f"{'s' if len(user.params) != 1 else ''}, "
+                          f"not {len(ast.args)}", *ast.pos)
+        args = [self.expr(a, env, stmt) for a in ast.args]
+        if user.op is not None:
+            return self._op(user.op, tuple(args), (), ast, stmt)
+        return self.expr(user.body, dict(zip(user.params, args)), stmt)
+
     def _slot(self, op: Op, ast: sx.Call, stmt: int):
         """Where this call of a stateful layer keeps its mask or running averages."""
         from bpshell.ops.layers import Slot
@@ -308,6 +308,16 @@ class Builder(sx.Visitor):
         seen = self.slots.get(place, 0)
         self.slots[place] = seen + 1
         return Slot(self.layers, (*place, seen))
+
+
+def _check_keywords(op: Op, ast: sx.Call) -> None:
+    """Keywords only for the options the op declares (axis=, keepdims=), never an input."""
+    if ast.keywords and (not op.params or any(p.most != 1 for p in op.params)):
+        _no_keywords(ast.func, ast)
+    for kw in ast.keywords:
+        if kw.name in op.inputs:
+            raise BpError(f"{kw.name} is an input of {ast.func}; write it without its name: "
+                          f"{op.example}", *kw.pos)
 
 
 def _no_keywords(fname: str, ast: sx.Call) -> None:

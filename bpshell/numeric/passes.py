@@ -130,44 +130,50 @@ class Plan:
         # nothing grows from scalars alone: only arrays need the size check
         check = self._checked_shapes != shapes and any(shapes)
         self._spent = 0
-        functions = self._functions
-        i = -1
+        done = [-1]  # the node being computed, for the error message
         try:
             with np.errstate(all="ignore"):
-                for i, f, a, b, args in self._steps:
-                    fn = functions[f]
-                    if b >= 0:
-                        x, y = vals[a], vals[b]
-                        if x is None or y is None:
-                            vals[i] = None
-                            continue
-                        if check:
-                            self._check_size(i, [x, y])
-                        vals[i] = fn(x, y)
-                    elif a >= 0:
-                        x = vals[a]
-                        if x is None:
-                            vals[i] = None
-                            continue
-                        if check:
-                            self._check_size(i, [x])
-                        vals[i] = fn(x)
-                    else:
-                        xs = [vals[k] for k in args]
-                        if any(x is None for x in xs):
-                            vals[i] = None
-                            continue
-                        if check:
-                            self._check_size(i, xs)
-                        vals[i] = fn(*xs)
+                self._run_forward(vals, check, done)
         except BpError:
             raise
         except (ValueError, TypeError, IndexError, ZeroDivisionError) as e:
+            i = done[0]
             raise self._error(i, [vals[k] for k in self.graph.nodes[i].args], e) from None
         except MemoryError:
             raise LimitError("out of memory computing this value") from None
         self._checked_shapes = shapes
         return vals[self.graph.root] if self.graph.root >= 0 else None
+
+    def _run_forward(self, vals: list, check: bool, done: list[int]) -> None:
+        """The forward steps as one flat loop (the arities unpacked when planned)."""
+        functions = self._functions
+        for i, f, a, b, args in self._steps:
+            done[0] = i
+            fn = functions[f]
+            if b >= 0:
+                x, y = vals[a], vals[b]
+                if x is None or y is None:
+                    vals[i] = None
+                    continue
+                if check:
+                    self._check_size(i, [x, y])
+                vals[i] = fn(x, y)
+            elif a >= 0:
+                x = vals[a]
+                if x is None:
+                    vals[i] = None
+                    continue
+                if check:
+                    self._check_size(i, [x])
+                vals[i] = fn(x)
+            else:
+                xs = [vals[k] for k in args]
+                if any(x is None for x in xs):
+                    vals[i] = None
+                    continue
+                if check:
+                    self._check_size(i, xs)
+                vals[i] = fn(*xs)
 
     def _check_size(self, i: int, xs: list) -> None:
         """Refuse an op whose output would pass the element limit, or take the pass's
@@ -230,32 +236,7 @@ class Plan:
         grads: list = [None] * len(vals)
         grads[self.graph.root] = seed
         with np.errstate(all="ignore"):
-            for i, args, params, with_inputs, edges in program:
-                g = grads[i]
-                if g is None:
-                    continue
-                out = vals[i]
-                xs = [vals[a] for a in args] if with_inputs else ()
-                for a, kind, r in edges:
-                    fn = rules[r]
-                    if kind == _VJP:
-                        ga = fn(g, out, *xs, *params)
-                        if ga is None:
-                            continue
-                    else:
-                        if kind == _LOCAL:
-                            ga = g * fn(*xs, out)
-                        elif kind == _PASS:
-                            ga = g
-                        elif kind == _NEG:
-                            ga = -g
-                        else:
-                            ga = g * fn
-                        shape = _shape(vals[a])
-                        if _shape(ga) != shape:
-                            ga = unbroadcast(ga, shape)
-                    prev = grads[a]
-                    grads[a] = ga if prev is None else prev + ga
+            _run_backward(program, rules, vals, grads)
         return grads
 
     def _backward_program(self, targets: frozenset | None) -> tuple[list, list]:
@@ -294,7 +275,8 @@ class Plan:
             first = index.get(id(op_rules))
             if first is None:
                 first = index[id(op_rules)] = len(rules)
-                rules.extend(rule for _, rule in op_rules)
+                # a negation is the constant factor -1 to the backward loop
+                rules.extend(-1.0 if kind == _NEG else rule for kind, rule in op_rules)
             edges = []
             with_inputs = False
             for k, a in enumerate(args):
@@ -306,6 +288,35 @@ class Plan:
             if edges:
                 program.append((i, args, node.params, with_inputs, tuple(edges)))
         return program, rules
+
+
+def _run_backward(program: list, rules: list, vals: list, grads: list) -> None:
+    """The backward steps as one flat loop: each edge's gradient is added (never in place)
+    to what its input has received so far."""
+    for i, args, params, with_inputs, edges in program:
+        g = grads[i]
+        if g is None:
+            continue
+        out = vals[i]
+        xs = [vals[a] for a in args] if with_inputs else ()
+        for a, kind, r in edges:
+            fn = rules[r]
+            if kind == _VJP:
+                ga = fn(g, out, *xs, *params)
+                if ga is None:
+                    continue
+            else:
+                if kind == _LOCAL:
+                    ga = g * fn(*xs, out)
+                elif kind == _PASS:
+                    ga = g
+                else:  # _NEG and _SCALE: a constant factor
+                    ga = g * fn
+                shape = _shape(vals[a])
+                if _shape(ga) != shape:
+                    ga = unbroadcast(ga, shape)
+            prev = grads[a]
+            grads[a] = ga if prev is None else prev + ga
 
 
 def _forward_steps(nodes: list) -> tuple[list[tuple[int, int, int, int, tuple]], list]:

@@ -28,32 +28,13 @@ def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int,
     """
     nodes = plan.graph.nodes
     f = Formulas(plan.graph, root, taken)
-    seen: set[int] = set()
-    count = 0
 
     def make(i: int) -> dict:
-        node = nodes[i]
-        constant = i in f.const and node.kind == "op"
-        grad = None
         if symbolic is not None:
             grad = symbolic.get(i)
-        elif grads is not None:
-            grad = _clean(grads[i])
-        return {
-            "id": i,
-            "name": node.name,
-            "op": "const" if constant else (node.op.name if node.op else node.kind),
-            # how the drawing shows the op (×, ReLU), and its ASCII spelling (*) if it has one
-            "label": node.op.label if node.op and not constant else None,
-            "symbol": node.op.symbol if node.op and not constant else None,
-            "expr": f.name(i),
-            "definition": f.definition(i),
-            "local": _local(f, i),
-            "value": _clean(plan.values[i]),
-            "grad": grad,
-            "shape": list(np.shape(plan.values[i])) if plan.values[i] is not None else [],
-            "children": [],
-        }
+        else:
+            grad = None if grads is None else _clean(grads[i])
+        return _node(plan, f, i, grad)
 
     def children(i: int) -> list[int]:
         # a default argument (leaky_relu's slope) is not drawn, nor what a constant is made of
@@ -63,7 +44,7 @@ def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int,
                                                  nodes[a].ast is None)]
 
     top = make(root)
-    seen.add(root)
+    seen, count = {root}, 0
     # pre-order: a node is drawn in full where it is first met reading top-down
     stack = [(top, a) for a in reversed(children(root))]
     while stack:
@@ -82,3 +63,25 @@ def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int,
         parent["children"].append(child)
         stack.extend((child, c) for c in reversed(children(a)))
     return top
+
+
+def _node(plan: Plan, f: Formulas, i: int, grad) -> dict:
+    """One node of the tree, without its children."""
+    node = plan.graph.nodes[i]
+    constant = i in f.const and node.kind == "op"
+    value = plan.values[i]
+    return {
+        "id": i,
+        "name": node.name,
+        "op": "const" if constant else (node.op.name if node.op else node.kind),
+        # how the drawing shows the op (×, ReLU), and its ASCII spelling (*) if it has one
+        "label": node.op.label if node.op and not constant else None,
+        "symbol": node.op.symbol if node.op and not constant else None,
+        "expr": f.name(i),
+        "definition": f.definition(i),
+        "local": _local(f, i),
+        "value": _clean(value),
+        "grad": grad,
+        "shape": list(np.shape(value)) if value is not None else [],
+        "children": [],
+    }

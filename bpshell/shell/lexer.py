@@ -59,6 +59,10 @@ class BpLexer(Lexer):
         return get_line
 
 
+_PLAIN = {"comment": "class:bp.comment", "number": "class:bp.number", "op": "class:bp.op",
+          "other": "class:bp.bad"}
+
+
 def highlight(text: str, known: set[str] = frozenset()) -> StyleAndTextTuples:
     """(style, text) pairs for one line of input."""
     out: StyleAndTextTuples = []
@@ -69,31 +73,28 @@ def highlight(text: str, known: set[str] = frozenset()) -> StyleAndTextTuples:
         if path_rest and kind != "comment":
             out.append(("class:bp.path", text[m.start():]))
             break
-        style = ""
-        if kind == "comment":
-            style = "class:bp.comment"
-        elif kind == "number":
-            style = "class:bp.number"
-        elif kind == "word":
+        style = _PLAIN.get(kind, "")
+        if kind == "word":
             call = tok in FOLDED and text[m.end():m.end() + 1] == "("  # grad(L, W)
             if at_start and tok in words() and not call:
                 style = "class:bp.command"
                 path_rest = tok in path_words()
-            elif tok in FUNCTIONS:
-                style = "class:bp.function"
-            elif tok in known or tok == "_":
-                style = "class:bp.known"
-            elif tok in _OPTIONS:
-                style = "class:bp.keyword"
             else:
-                style = "class:bp.name"
-        elif kind == "op":
-            style = "class:bp.op"
-        elif kind == "other":
-            style = "class:bp.bad"
+                style = _word_style(tok, known)
         out.append((style, tok))
         if kind == "op" and tok == ";":
             at_start = True
-        elif kind not in ("space",):
+        elif kind != "space":
             at_start = False
     return out
+
+
+def _word_style(tok: str, known: set[str]) -> str:
+    """A word that does not start a command: a function, a name with a value, an option."""
+    if tok in FUNCTIONS:
+        return "class:bp.function"
+    if tok in known or tok == "_":
+        return "class:bp.known"
+    if tok in _OPTIONS:
+        return "class:bp.keyword"
+    return "class:bp.name"

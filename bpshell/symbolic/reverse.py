@@ -72,22 +72,8 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None,
     adj: list = [sp.Integer(0)] * n
     adj[graph.root] = sp.Integer(1)
     steps = []
-    uses = [0] * n
-    for node in nodes:
-        for a in node.args:
-            uses[a] += 1
     names = wrt or [nm for nm in graph.named if graph.named[nm] != graph.root]
-    # readers[i]: inputs an adjoint of node i reaches through the unnamed operations of its
-    # own definition (h = sigmoid(w*x + b) passes d_h on to w, x and b), plus one when the
-    # gradient of i itself is asked for
-    readers = [0] * n
-    for i, node in enumerate(nodes):
-        if node.kind == "op":
-            readers[i] = sum(readers[a] if nodes[a].kind == "op" and not nodes[a].name else 1
-                             for a in node.args if nodes[a].kind != "const")
-    for nm in names:
-        if nm in graph.named:
-            readers[graph.named[nm]] += 1
+    uses, readers = _uses_and_readers(graph, names)
     for i in range(n - 1, -1, -1):
         node = nodes[i]
         if node.kind != "op" or adj[i] == 0:
@@ -107,6 +93,27 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None,
     grads = {nm: text(adj[graph.named[nm]]) if nm in graph.named else "0" for nm in names}
     return {"grads": grads, "steps": steps,
             "definitions": {k: text(v) for k, v in defs.items()}}
+
+
+def _uses_and_readers(graph: Graph, names: list[str]) -> tuple[list[int], list[int]]:
+    """How many nodes read each node, and how many inputs its adjoint reaches: through the
+    unnamed operations of its own definition (h = sigmoid(w*x + b) passes d_h on to w, x
+    and b), plus one when the gradient of the node itself is asked for. A named node whose
+    adjoint is read more than once becomes a step of its own (d_h = ...)."""
+    nodes = graph.nodes
+    uses = [0] * len(nodes)
+    for node in nodes:
+        for a in node.args:
+            uses[a] += 1
+    readers = [0] * len(nodes)
+    for i, node in enumerate(nodes):
+        if node.kind == "op":
+            readers[i] = sum(readers[a] if nodes[a].kind == "op" and not nodes[a].name else 1
+                             for a in node.args if nodes[a].kind != "const")
+    for nm in names:
+        if nm in graph.named:
+            readers[graph.named[nm]] += 1
+    return uses, readers
 
 
 def _applied(op: Op, args: list, max_exponent: float) -> sp.Expr:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import stat
 import tempfile
 
 from bpshell.errors import FileError
@@ -11,24 +14,40 @@ from bpshell.errors import FileError
 def write_atomic(path: str, data: str | bytes) -> str:
     """Write data to path through a temporary file beside it and a rename; returns path.
 
-    An interrupted or failed write (a full disk, Ctrl-C) leaves the old file whole and no
-    temporary file behind. A replaced file keeps its permissions; a new one follows the
-    umask, as a file opened for writing would.
+    An interrupted or failed write (a full disk, Ctrl-C, SIGTERM) leaves the old file
+    whole and no temporary file behind. A replaced file keeps its permissions; a new one
+    follows the umask, as a file opened for writing would. A symbolic link is written
+    through: the file it points to is replaced and the link stays. A FIFO or a character
+    device (/dev/null, a terminal) is written to as it is, since there is nothing to
+    replace; a block device, a socket or a directory is refused. No device or link is
+    ever replaced by a regular file.
     """
-    folder = os.path.dirname(os.path.abspath(path))
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    kind = _kind(path)
+    if kind == "stream":
+        _write_through(path, raw)
+        return path
+    if kind is not None:
+        raise FileError(f"cannot write {path}: it is a {kind}, not a file")
+    try:
+        target = os.path.realpath(path)  # a link's target, so the link itself stays
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+        raise FileError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
-        raise FileError(f"cannot write {path}: the folder {folder} does not exist")
+        raise FileError(f"cannot write {path}: the folder {os.path.dirname(os.path.abspath(path))}"
+                        " does not exist")
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bpshell-", suffix=".tmp")
     except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
         raise FileError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.write(raw)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _mode(path))
-        os.replace(tmp, path)
+        os.chmod(tmp, _mode(target))
+        os.replace(tmp, target)
     except (OSError, ValueError) as e:
         _remove(tmp)
         raise FileError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
@@ -36,6 +55,46 @@ def write_atomic(path: str, data: str | bytes) -> str:
         _remove(tmp)
         raise
     return path
+
+
+def _kind(path: str) -> str | None:
+    """None for a regular file or none yet; "stream" for a FIFO or a character device;
+    else what the path is (written into the error that refuses it)."""
+    try:
+        mode = os.stat(path).st_mode  # through links: what a write would reach
+    except (OSError, ValueError):
+        return None  # missing (or unreadable: the write will say why)
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        return "stream"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+def _write_through(path: str, raw: bytes) -> None:
+    """Write to a FIFO or a device in place. A FIFO no process reads is an error at once
+    (opened without blocking); a slow reader is bounded by the statement's time limit."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        why = "no process is reading it" if e.errno == errno.ENXIO else e.strerror
+        raise FileError(f"cannot write {path}: {why}") from None
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+        view = memoryview(raw)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as e:
+        raise FileError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
 
 
 def _mode(path: str) -> int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections import deque
 from collections.abc import Iterator
 
 from bpshell.commands.registry import Args, table, words
-from bpshell.errors import BpError, FileError, LimitError
+from bpshell.errors import BpError, FileError, LimitError, SafeModeError
 from bpshell.evaluate import Evaluator
 from bpshell.language.split import Chunk, split_statements
 from bpshell.language.statements import Stmt, parse_statement
@@ -21,12 +22,17 @@ from bpshell.limits import Limits
 from bpshell.state import Journal, State, signals_held
 from bpshell.timeout import deadline
 
+RUN_KEEPS = 1000  # results of `run FILE` kept when no front end shows them as they come
+
 
 class Session:
     """One bpshell session: its State, the Evaluator over it, and its limits."""
 
     # callable(step, total, loss, every) a front end sets to draw fit progress
     progress = None
+    # callable(result) a front end sets to show each statement inside `run FILE` as it
+    # completes; without one, the run's result keeps the last RUN_KEEPS of them
+    nested = None
 
     def __init__(self, limits: Limits | None = None, seed: int | None = None):
         self.limits = limits or Limits.from_env()
@@ -100,6 +106,8 @@ class Session:
                 # repeat them, to stderr, out of order
                 warnings.simplefilter("ignore", RuntimeWarning)
                 stmt = parse_statement(chunk, words(), self.limits.max_depth)
+                if self.limits.safe:
+                    refuse_files(stmt)
                 self.state.serial += 1
                 result = self._execute(stmt)
             with signals_held():
@@ -121,31 +129,52 @@ class Session:
         cmd = table()[stmt.kind]
         return cmd.run(self, Args(stmt.args), stmt)
 
-    def run_file(self, text: str, path: str, pos) -> list[dict]:
-        """`run FILE`: every statement of text, as one statement of this session."""
+    def run_file(self, text: str, path: str, pos) -> tuple[list[dict], int]:
+        """`run FILE`: every statement of text, as one statement of this session.
+
+        Returns the results kept (none when `nested` shows them, else the last RUN_KEEPS)
+        and how many statements ran. A fit interrupted inside stops the whole run, which
+        the caller rolls back like any interrupted statement.
+        """
         key = os.path.realpath(path)
         if key in self._running:
             raise FileError(f"{path} is already running: a script cannot run itself", *pos)
         self._running.add(key)
-        results = []
+        kept: deque[dict] = deque(maxlen=RUN_KEEPS)
+        count = 0
         try:
             for r in self.iter_run(text, time_limit=0):
                 r["file"] = path
-                results.append(r)
+                count += 1
                 if not r["ok"]:
                     err = r["error"]
                     # the whole script is one statement here: the caller rolls it all back
                     raise BpError(f"{path}:{err['line']}:{err['column']}: {err['message']}",
                                   *pos)
+                if r.get("kind") == "fit" and r.get("interrupted"):
+                    raise KeyboardInterrupt
+                if self.nested is not None:
+                    self.nested(r)
+                else:
+                    kept.append(r)
         finally:
             self._running.discard(key)
-        return results
+        return list(kept), count
 
     def script(self) -> str:
         """The session's definitions as a script that replays to the same state."""
         from bpshell.commands.save_script import session_script
 
         return session_script(self.state)
+
+
+def refuse_files(stmt: Stmt) -> None:
+    """Safe mode: a statement that would read or write a file is an error before it runs."""
+    paths = table()[stmt.kind].paths(stmt.args)
+    if paths:
+        raise SafeModeError(f"'{stmt.kind}' would use the file {paths[0]}, and safe mode "
+                            "(--safe, BPSHELL_SAFE) refuses every statement that reads or "
+                            "writes a file", *stmt.pos)
 
 
 def as_error(exc: Exception, limit: float) -> BpError:

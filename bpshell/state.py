@@ -19,12 +19,13 @@ import numpy as np
 from bpshell.graph.build import Formula, Leaf, UserFunction
 
 _MISSING = object()
-_HELD = {signal.SIGINT, signal.SIGALRM}
+_HELD = {signal.SIGINT, signal.SIGALRM, signal.SIGTERM, signal.SIGHUP}
 
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and the time-limit alarm back while a commit or a rollback runs.
+    """Hold Ctrl-C, the time-limit alarm and SIGTERM/SIGHUP (which the command line turns
+    into an orderly exit) back while a commit or a rollback runs.
 
     Held signals are delivered when the block ends, so nothing is lost; off the main
     thread Python delivers no signals to this code anyway.

@@ -15,7 +15,7 @@ DRAW_MAX_NODES = 400
          Number("step", "step", integer=True, minimum=0, meta="K"), RestPath("file", "to"),
          summary="the graph as the book draws it: values above the arrows, gradients below",
          examples=("draw price", "draw loss layers to net.svg", "draw y step 2 to y2.svg"),
-         group="gradients", files=True,
+         group="gradients", files=True, default_file="{name}.svg",
          notes=("Writes NAME.svg unless 'to FILE' (.svg, .png or .dot) says otherwise; "
                 "'to FILE' comes last.",
                 "'layers' draws Affine, ReLU, Sigmoid and Softmax-with-Loss as boxes; "

@@ -30,12 +30,12 @@ def save(session, args: Args, stmt) -> dict:
          examples=("run examples/apple.bp",), group="files", files=True,
          notes=("If any statement of the script fails, the session is left as it was "
                 "before 'run'.",),
-         fields={"path": str, "results": list})
+         fields={"path": str, "results": list, "statements": int})
 def run(session, args: Args, stmt) -> dict:
     path = _path(args, "run", stmt)
     text = read_source(path, stmt.pos)
-    results = session.run_file(text, path, stmt.pos)
-    return {"kind": "run", "path": path, "results": results}
+    results, count = session.run_file(text, path, stmt.pos)
+    return {"kind": "run", "path": path, "results": results, "statements": count}
 
 
 @command("export", RawText("path", required=True),

@@ -220,6 +220,33 @@ class State:
         self.cache = {}
         self.version += 1
 
+    def cycle(self) -> list[str] | None:
+        """A formula that reads itself through other formulas, as the path round
+        (`['y', 'z', 'y']`), or None. Iterative, linear in the definitions."""
+        done: set[str] = set()
+        for start, b in self.bindings.items():
+            if start in done or not isinstance(b, Formula):
+                continue
+            path, on_path = [start], {start}
+            stack = [iter(sorted(b.refs))]
+            while stack:
+                nxt = next(stack[-1], None)
+                if nxt is None:
+                    stack.pop()
+                    node = path.pop()
+                    on_path.discard(node)
+                    done.add(node)
+                    continue
+                if nxt in on_path:
+                    return path[path.index(nxt):] + [nxt]
+                nb = self.bindings.get(nxt)
+                if nxt in done or not isinstance(nb, Formula):
+                    continue
+                path.append(nxt)
+                on_path.add(nxt)
+                stack.append(iter(sorted(nb.refs)))
+        return None
+
     def depends_on(self, refs, name: str) -> bool:
         """Whether any of refs reads name, directly or through other definitions."""
         stack, seen = list(refs), set()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from bpshell.commands.registry import Args, command
-from bpshell.commands.save_script import session_script
+from bpshell.commands.registry import Args, command, lookup
+from bpshell.commands.save_script import large_arrays, npz_bytes, npz_path, session_script
 from bpshell.errors import FileError
 from bpshell.fileio import write_atomic
 from bpshell.language.grammar import RawText
@@ -19,10 +19,21 @@ from bpshell.language.source import ScriptError, read_script
          fields={"path": str, "statements": int})
 def save(session, args: Args, stmt) -> dict:
     path = _path(args, "save", stmt)
-    text = session_script(session.state)
-    write_atomic(path, text)
+    text = save_files(session.state, path, npz=lookup("load") is not None)
     statements = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
     return {"kind": "save", "path": path, "statements": statements}
+
+
+def save_files(state, path: str, npz: bool) -> str:
+    """Write the script to path (and its large arrays to the companion .npz when npz and
+    there are any: that file first, so the script never names a file not yet written)."""
+    arrays = large_arrays(state) if npz else {}
+    companion = npz_path(path) if arrays else None
+    if companion is not None:
+        write_atomic(companion, npz_bytes(arrays))
+    text = session_script(state, companion, frozenset(arrays))
+    write_atomic(path, text)
+    return text
 
 
 @command("run", RawText("path", required=True),

@@ -33,7 +33,7 @@ class Limits:
     max_depth: int = 200  # nesting depth of brackets and operators in one expression
     time_limit: float = 10.0  # seconds for one statement (0: none)
     simplify_seconds: float = 3.0  # seconds for simplify before the raw form is shown
-    max_print_elements: int = 100_000  # elements of a value printed whole; a summary beyond
+    max_print_elements: int = 10_000  # elements of a value printed whole; a summary beyond
     history_size: int = 10_000  # entries the shell's history keeps
     safe: bool = False  # refuse every statement that reads or writes a file
 

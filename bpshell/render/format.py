@@ -105,9 +105,8 @@ def print_limit_note(v, style: Style) -> str | None:
         return None
     if not style.whole and style.print_limit >= TERMINAL_THRESHOLD:
         return None  # a terminal's usual summary, as NumPy's: a pipe shows every element
-    return (f"{size:,} elements, summarized: over the print limit of "
-            f"{style.print_limit:,} (--max-print-elements or BPSHELL_MAX_PRINT_ELEMENTS "
-            "raises it; inf prints all)")
+    return (f"summarized: over the print limit of {style.print_limit:,} elements "
+            "(--max-print-elements N or BPSHELL_MAX_PRINT_ELEMENTS=inf prints all)")
 
 
 def summary(v, style: Style) -> str:

@@ -22,7 +22,7 @@ from bpshell.limits import Limits
 from bpshell.state import Journal, State, signals_held
 from bpshell.timeout import deadline
 
-RUN_KEEPS = 1000  # results of `run FILE` kept when no front end shows them as they come
+RUN_KEEPS = 100  # results of `run FILE` kept when no front end shows them as they come
 
 
 class Session:

@@ -85,20 +85,27 @@ class Session:
                 break
         return results
 
-    def iter_run(self, source: str, time_limit: float | None = None) -> Iterator[dict]:
-        """Yield one result dict per statement, as each completes."""
+    def iter_run(self, source: str, time_limit: float | None = None, *,
+                 nested: bool = False) -> Iterator[dict]:
+        """Yield one result dict per statement, as each completes.
+
+        nested: the statements of `run FILE`, already inside the run's own savepoint. They
+        open none of their own, since any failure rolls the whole run back; so the journal
+        keeps one old value per name for the whole run, not one per statement (a script
+        that rebinds `x` to a new array a thousand times keeps one, not a thousand).
+        """
         limit = self.limits.time_limit if time_limit is None else time_limit
         for chunk in split_statements(source):
-            yield self._run_chunk(chunk, limit)
+            yield self._run_chunk(chunk, limit, nested)
 
-    def _run_chunk(self, chunk: Chunk, limit: float) -> dict:
+    def _run_chunk(self, chunk: Chunk, limit: float, nested: bool = False) -> dict:
         text = chunk.text.strip()
         if len(chunk.text) > self.limits.max_statement_chars:
             e = LimitError(f"statement of {len(chunk.text):,} characters is over the limit of "
                            f"{self.limits.max_statement_chars:,} "
                            "(BPSHELL_MAX_STATEMENT_CHARS raises it)", chunk.line, chunk.column)
             return error_result(e, text[:200], chunk.line, chunk.column)
-        mark = self.journal.savepoint()
+        mark = None if nested else self.journal.savepoint()
         done = False
         try:
             with deadline(limit), warnings.catch_warnings():
@@ -110,11 +117,12 @@ class Session:
                     refuse_files(stmt)
                 self.state.serial += 1
                 result = self._execute(stmt)
-            with signals_held():
-                self.journal.release(mark)
-                done = True
+            if mark is not None:
+                with signals_held():
+                    self.journal.release(mark)
+            done = True
         except BaseException as exc:
-            if not done:
+            if not done and mark is not None:
                 with signals_held():
                     self.journal.rollback(mark)
             if not isinstance(exc, Exception):
@@ -143,7 +151,7 @@ class Session:
         kept: deque[dict] = deque(maxlen=RUN_KEEPS)
         count = 0
         try:
-            for r in self.iter_run(text, time_limit=0):
+            for r in self.iter_run(text, time_limit=0, nested=True):
                 r["file"] = path
                 count += 1
                 if not r["ok"]:

@@ -43,27 +43,43 @@ def signals_held() -> Iterator[None]:
 
 
 class Journal:
-    """Undo entries since the outermost open savepoint, newest last."""
+    """Undo entries since the outermost open savepoint, newest last.
 
-    __slots__ = ("entries", "depth", "opened")
+    A value or attribute changed twice since the last savepoint was opened is recorded
+    once: every rollback that can happen now goes back past the first entry, which puts
+    back the older value anyway. So a `run FILE` that rebinds a name a thousand times
+    keeps one old value alive, not a thousand.
+    """
+
+    __slots__ = ("entries", "depth", "opened", "seen")
 
     def __init__(self) -> None:
         self.entries: list[tuple] = []
         self.depth = 0  # open savepoints; with none open nothing is recorded
         self.opened = 0  # savepoints ever opened: tells one statement from the next
+        self.seen: set[tuple] = set()  # (id of target, key) recorded since a savepoint
 
     def record(self, entry: tuple) -> None:
         if self.depth:
+            kind, target, key, _ = entry
+            if kind == "item" or kind == "attr":
+                # the targets of recorded entries stay alive, so their ids stay unique
+                signature = (id(target), key)
+                if signature in self.seen:
+                    return
+                self.seen.add(signature)
             self.entries.append(entry)
 
     def savepoint(self) -> int:
         self.depth += 1
         self.opened += 1
+        self.seen = set()
         return len(self.entries)
 
     def release(self, mark: int) -> None:
         """Keep the changes since mark (an enclosing savepoint may still undo them)."""
         self.depth -= 1
+        self.seen = set()
         if not self.depth:
             self.entries.clear()
 
@@ -92,6 +108,7 @@ class Journal:
             elif kind == "rng":
                 target.bit_generator.state = old
         self.depth -= 1
+        self.seen = set()
         if not self.depth:
             entries.clear()
 
@@ -119,7 +136,7 @@ class State:
     def __setattr__(self, key: str, value) -> None:
         journal = self.__dict__.get("journal")
         if journal is not None and journal.depth:
-            journal.entries.append(("attr", self, key, self.__dict__.get(key)))
+            journal.record(("attr", self, key, self.__dict__.get(key)))
         object.__setattr__(self, key, value)
 
     # ------------------------------------------------------------ random stream

@@ -210,3 +210,24 @@ def test_ru_maxrss_is_in_kilobytes_here():
     if sys.platform != "linux":
         pytest.skip("ru_maxrss is in bytes on macOS")
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 10_000
+
+
+def test_showing_a_result_is_bounded_by_the_time_limit():
+    import io
+    import time
+
+    from bpshell.render.out import Options, Output
+    from bpshell.runner import run_source
+
+    def slow_show(result):  # a drawing that would take 30 s
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            pass
+
+    err = io.StringIO()
+    out = Output(Options(), io.StringIO(), err)
+    started = time.monotonic()
+    status = run_source(Session(), "x = 1", out, "<t>", time_limit=0.5, show=slow_show)
+    assert time.monotonic() - started < 20
+    assert status.failed == 1
+    assert "showing this result took longer than 0.5 s" in err.getvalue()

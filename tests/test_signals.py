@@ -252,3 +252,17 @@ def test_a_full_disk_is_one_line_on_stderr(args):
     assert err.decode().splitlines()[-1] == \
         "bpshell: cannot write the output: No space left on device"
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+def test_sighup_rolls_back_and_exits_129(tmp_path):
+    out = tmp_path / "out.txt"
+    with out.open("w") as f:
+        proc = start(["--time-limit", "0", "-c",
+                      "marker = 1; seed 0; X = randn(200, 200); loss = sum(X @ X); check loss"],
+                     stdout=f)
+        wait_for(out, "marker = 1")
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGHUP)
+        err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 128 + signal.SIGHUP and b"Traceback" not in err
+    assert "check loss" not in out.read_text()

@@ -19,7 +19,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHES = ("tensor_step", "scalar_chain", "symbolic_chain", "script_session", "startup")
+BENCHES = ("tensor_step", "scalar_chain", "symbolic_chain", "diff_time", "script_session",
+           "startup", "digits_fit")
 # the settings CI and the tests run under (older OpenBLAS builds miscompute otherwise); they
 # select AVX2 kernels, slower than AVX-512 on machines that have it
 CI_BLAS = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"}

@@ -71,11 +71,13 @@ def parser() -> argparse.ArgumentParser:
                    help="print each statement (>>> x = 2) before its result")
     p.add_argument("--keep-going", action="store_true",
                    help="run on after an error (the exit status is still 1)")
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+    p.add_argument("--color", choices=("auto", "always", "never"), default=None,
                    help="colours and rich drawing: auto (a terminal, unless NO_COLOR is set), "
                         "always, never")
-    p.add_argument("--ascii", action="store_true",
+    p.add_argument("--ascii", action="store_const", const=True, default=None,
                    help="draw with ASCII only (the default follows the locale)")
+    p.add_argument("--no-config", action="store_true",
+                   help="ignore $XDG_CONFIG_HOME/bpshell/config.toml (see 'set' in the shell)")
     p.add_argument("--version", action="version", version=f"bpshell {__version__}")
     group = p.add_argument_group("limits (each also read from its environment variable; "
                                  "inf: no bound)")
@@ -116,13 +118,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0) if not isinstance(e.code, str) else EXIT_USAGE
     if args.command is not None and args.file is not None:
         return _usage(p, "give a FILE or -c, not both")
-    try:
-        limits = Limits.from_env(**{f.name: getattr(args, f.name) for f in fields(Limits)})
-    except SettingError as e:
-        return _usage(p, str(e))
+    from bpshell.settings import SettingsError, load
+
+    try:  # flags, the environment and config.toml, each value checked before anything runs
+        settings = load({**vars(args)}, config=not args.no_config)
+    except SettingsError as e:
+        _say(f"bpshell: error: {e.message}")
+        return EXIT_USAGE
     _exit_on_signals()
     try:
-        return _dispatch(args, p, limits)
+        return _dispatch(args, p, settings)
     except KeyboardInterrupt:
         _say("interrupted")
         return EXIT_INTERRUPTED
@@ -141,7 +146,7 @@ def _usage(p: argparse.ArgumentParser, message: str) -> int:
     return EXIT_USAGE
 
 
-def _dispatch(args, p: argparse.ArgumentParser, limits: Limits) -> int:
+def _dispatch(args, p: argparse.ArgumentParser, settings) -> int:
     from bpshell.render.out import Output, decide
 
     source, filename = None, None
@@ -158,8 +163,10 @@ def _dispatch(args, p: argparse.ArgumentParser, limits: Limits) -> int:
         return _usage(p, "--json needs a script (FILE, -c or stdin)")
     from bpshell.session import Session
 
+    limits = settings.limits()
     session = Session(limits=limits)
-    out = Output(decide(args.color, sys.stdout, ascii_only=args.ascii,
+    session.settings = settings
+    out = Output(decide(settings["color"], sys.stdout, ascii_only=settings["ascii"],
                         print_limit=limits.max_print_elements))
     if source is not None:
         from bpshell.runner import pipe_progress, run_source
@@ -167,8 +174,11 @@ def _dispatch(args, p: argparse.ArgumentParser, limits: Limits) -> int:
         session.source_name = filename
         if not args.json and not out.options.terminal:
             session.progress = pipe_progress(out)
+        from bpshell.shell.script import script_show
+
         result = run_source(session, source, out, filename, keep_going=args.keep_going,
-                            echo=args.echo, json_out=sys.stdout if args.json else None)
+                            echo=args.echo, json_out=sys.stdout if args.json else None,
+                            show=script_show(session, out))
         if result.interrupted:  # a fit stopped by Ctrl-C: the script stops there
             _say("interrupted")
             return EXIT_INTERRUPTED

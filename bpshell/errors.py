@@ -7,6 +7,7 @@ class BpError(Exception):
     """An error in a bpshell statement, with a 1-based line and column where known."""
 
     kind = "error"
+    detail: dict | None = None  # a result to show beside the error (a failed check's table)
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None):
         super().__init__(message)
@@ -70,3 +71,12 @@ class OutputClosed(BaseException):
         super().__init__(error.strerror or str(error))
         self.errno = error.errno
         self.reason = error.strerror or str(error)
+class CheckFailed(BpError):
+    """A gradient check that did not pass: the statement fails, and its table is shown."""
+
+    kind = "check"
+
+    def __init__(self, message: str, detail: dict, line: int | None = None,
+                 column: int | None = None):
+        super().__init__(message, line, column)
+        self.detail = detail

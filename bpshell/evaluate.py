@@ -34,7 +34,7 @@ class Evaluator:
     def builder(self, frozen: bool) -> Builder:
         s = self.state
         return Builder(s.bindings, s.funcs, s.cache if frozen else None,
-                       self.limits.max_nodes, s.last)
+                       self.limits.max_nodes, s.last, s)
 
     def evaluate(self, ast, stmt: int = 0) -> tuple[Plan, object]:
         """Value of an expression from current values (cached names are not recomputed)."""
@@ -94,11 +94,15 @@ class Evaluator:
 
     # ------------------------------------------------------------ folding
     def fold(self, ast, stmt: int, params: frozenset = frozenset()):
-        """Constructor calls and array literals replaced by their values, computed now."""
+        """Constructor calls, `grad(L, W)` and array literals replaced by their values,
+        computed now."""
         funcs = self.state.funcs
+        grads = self._grad_values(ast, stmt, params)
 
         def replace(node):
             t = type(node)
+            if t is A.Call and node.func == "grad":
+                return grads[id(node)]
             if t is A.Call and node.func in CONSTRUCTORS and node.func not in funcs:
                 return self._construct(node, stmt, params)
             if t is A.ArrayLit:
@@ -114,8 +118,70 @@ class Evaluator:
 
         return A.transform(ast, replace)
 
+    def _grad_values(self, ast, stmt: int, params: frozenset) -> dict[int, A.Const]:
+        """The value of every `grad(L, W)` in ast (not inside another), by id of the call.
+
+        Calls with the same L share one backward pass, whose targets are all their W.
+        """
+        calls, stack = [], [ast]
+        while stack:
+            node = stack.pop()
+            if type(node) is A.Call and node.func == "grad":
+                calls.append(node)
+            else:
+                stack.extend(A.children(node))
+        groups: dict[str, list[A.Call]] = {}
+        for call in calls:
+            if len(call.args) != 2 or type(call.args[1]) is not A.Name:
+                raise BpError("grad takes a loss and one name: grad(loss, W); for the "
+                              "backward pass of a name, write 'grad NAME'" +
+                              (f" ('grad {call.args[0].id}')" if call.args and
+                               isinstance(call.args[0], A.Name) else ""), *call.pos)
+            if refs_of(call.args[0], self.state.funcs) & params or call.args[1].id in params:
+                raise BpError("grad(...) needs values when the line is entered, not a "
+                              "function's parameters", *call.pos)
+            groups.setdefault(to_text(call.args[0]), []).append(call)
+        out: dict[int, A.Const] = {}
+        for group in groups.values():
+            out.update(self._one_backward(group, stmt))
+        return out
+
+    def _one_backward(self, calls: list[A.Call], stmt: int) -> dict[int, A.Const]:
+        """One backward pass of the loss the calls share, for every W they name."""
+        first = calls[0]
+        b = self.builder(frozen=False)
+        b.graph.root = b.expr(self.fold(first.args[0], stmt), {}, stmt)
+        plan = Plan(b.graph, self.limits.max_elements)
+        loss = plan.forward()
+        text = to_text(first.args[0])
+        if loss is None:
+            raise BpError(f"grad({text}, ...) needs values for "
+                          f"{', '.join(sorted(self.symbols_of(plan)))}", *first.pos)
+        if np.ndim(loss) != 0:
+            raise ShapeError(f"grad(L, W) needs a scalar L, and {text} has shape "
+                             f"{shape_text(loss)}: sum or mean it", *first.pos)
+        g = plan.graph
+        wanted = {c.args[1].id for c in calls}
+        for w in wanted:
+            if w not in self.state.bindings:
+                raise UnknownName(self.unknown(w), *first.pos)
+        grads = plan.backward(1.0, {g.named[w] for w in wanted if w in g.named})
+        out = {}
+        for c in calls:
+            w = c.args[1].id
+            value = self.value_of(w) if w not in g.named else plan.values[g.named[w]]
+            if value is None:
+                raise BpError(f"grad({text}, {w}) needs a value for {w}", *c.pos)
+            gi = grads[g.named[w]] if w in g.named else None
+            gi = np.zeros(np.shape(value)) if gi is None else gi
+            gi = np.array(np.broadcast_to(gi, np.shape(value)), dtype=np.float64)
+            out[id(c)] = A.Const(to_plain(gi), c.pos, to_text(c))
+        return out
+
     def _construct(self, ast: A.Call, stmt: int, params: frozenset) -> A.Const:
         c = CONSTRUCTORS[ast.func]
+        if ast.keywords:
+            raise BpError(f"{c.name} takes no keyword arguments", *ast.keywords[0].pos)
         lo, hi = c.arity
         if not lo <= len(ast.args) <= hi:
             raise BpError(f"{c.name} takes {lo}" + (f" to {hi}" if hi != lo else "") +

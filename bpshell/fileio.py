@@ -5,8 +5,11 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import signal
 import stat
 import tempfile
+import threading
+from contextlib import contextmanager
 
 from bpshell.errors import FileError
 
@@ -22,15 +25,41 @@ def write_atomic(path: str, data: str | bytes) -> str:
     replace; a block device, a socket or a directory is refused. No device or link is
     ever replaced by a regular file.
     """
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    kind = _kind(path)
-    if kind == "stream":
-        _write_through(path, raw)
-        return path
-    if kind is not None:
-        raise FileError(f"cannot write {path}: it is a {kind}, not a file")
+    write_all([(path, data)])
+    return path
+
+
+def write_all(files: list[tuple[str, str | bytes]]) -> None:
+    """Write several files as write_atomic writes one, so that no signal leaves some new
+    and some old: each is written to a temporary file first, then all are renamed with
+    Ctrl-C, SIGTERM, SIGHUP and the time-limit alarm held (`save` and its .npz)."""
+    staged: list[tuple[str, str, str]] = []  # (temporary file, target, path as given)
     try:
-        target = os.path.realpath(path)  # a link's target, so the link itself stays
+        for path, data in files:
+            raw = data.encode("utf-8") if isinstance(data, str) else data
+            kind = _kind(path)
+            if kind == "stream":
+                _write_through(path, raw)
+            elif kind is not None:
+                raise FileError(f"cannot write {path}: it is a {kind}, not a file")
+            else:
+                staged.append(_stage(path, raw))
+        with _signals_held():
+            for tmp, target, path in staged:
+                try:
+                    os.replace(tmp, target)
+                except OSError as e:
+                    raise FileError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        for tmp, _, _ in staged:
+            _remove(tmp)  # renamed already, or left by a failure: gone either way
+
+
+def _stage(path: str, raw: bytes) -> tuple[str, str, str]:
+    """The data in a temporary file beside path's target (a link's target, so the link
+    itself stays), with the target's permissions; (temporary file, target, path)."""
+    try:
+        target = os.path.realpath(path)
     except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
         raise FileError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
     folder = os.path.dirname(target)
@@ -39,7 +68,7 @@ def write_atomic(path: str, data: str | bytes) -> str:
                         " does not exist")
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bpshell-", suffix=".tmp")
-    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+    except (OSError, ValueError) as e:
         raise FileError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
@@ -47,14 +76,28 @@ def write_atomic(path: str, data: str | bytes) -> str:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _mode(target))
-        os.replace(tmp, target)
     except (OSError, ValueError) as e:
         _remove(tmp)
         raise FileError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
     except BaseException:
         _remove(tmp)
         raise
-    return path
+    return tmp, target, path
+
+
+@contextmanager
+def _signals_held():
+    """Signals that end or interrupt bpshell wait until the renames are done (main thread
+    only; they are delivered right after)."""
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _kind(path: str) -> str | None:

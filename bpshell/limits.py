@@ -33,7 +33,7 @@ class Limits:
     max_depth: int = 200  # nesting depth of brackets and operators in one expression
     time_limit: float = 10.0  # seconds for one statement (0: none)
     simplify_seconds: float = 3.0  # seconds for simplify before the raw form is shown
-    max_print_elements: int = 10_000  # elements of a value printed whole; a summary beyond
+    max_print_elements: int = 1000  # elements of a value printed whole; a summary beyond
     history_size: int = 10_000  # entries the shell's history keeps
     safe: bool = False  # refuse every statement that reads or writes a file
 
@@ -94,12 +94,15 @@ class Limits:
         try:
             value = float(word)
         except ValueError:
-            raise SettingError(f"not a number: {text.strip()!r}") from None
+            raise SettingError("must be a whole number" if kind is int
+                               else "must be a number") from None
         if math.isinf(value) and value > 0:
             if unbounded is None:
                 raise SettingError(f"must be from {_num(low)} to {_num(high)}; "
                                    "it cannot be unbounded")
             return unbounded
+        if value < 0:
+            raise SettingError("must be a number 0 or above")
         if math.isnan(value) or not low <= value <= high:
             span = f"must be from {_num(low)} to {_num(high)}"
             raise SettingError(span + (", or inf for no bound" if unbounded is not None else ""))

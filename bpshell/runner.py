@@ -59,6 +59,8 @@ def run_source(session, source: str, out: Output, filename: str | None, *,
                 out.echo(result.get("source", ""))
             if not result.get("ok"):
                 status.failed += 1
+                if result.get("detail") is not None and json_out is None:
+                    shower(result["detail"])  # a failed check's table, before its error
                 out.error(result, source, filename, to_err=errors_to_stderr)
                 if keep_going:
                     continue

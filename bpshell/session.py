@@ -1,9 +1,13 @@
-"""The Session: runs bpshell source and returns one plain dict per statement.
+"""The Session: runs bpshell source and returns one result dict per statement.
 
 Both the interactive shell and the scripted runner call `Session.run` (or `iter_run`,
 which yields each result as soon as it exists). Each statement is parsed by the command
 table's grammars, run by its command, and committed to the State as a whole; a failure,
 a timeout or Ctrl-C rolls the State's journal back, so it changes nothing.
+
+It is also the Python API: a result is a `Result` (a dict readable by attribute, shown
+as HTML in Jupyter), `session["W"]` reads a value as NumPy, and `session["X"] = array`
+binds a leaf, as the statement `X = [...]` would.
 """
 
 from __future__ import annotations
@@ -13,12 +17,17 @@ import warnings
 from collections import deque
 from collections.abc import Iterator
 
+import numpy as np
+
 from bpshell.commands.registry import Args, table, words
 from bpshell.errors import BpError, FileError, LimitError, SafeModeError
 from bpshell.evaluate import Evaluator
+from bpshell.language.ast import Const
 from bpshell.language.split import Chunk, split_statements
 from bpshell.language.statements import Stmt, parse_statement
 from bpshell.limits import Limits
+from bpshell.numeric.passes import to_plain
+from bpshell.results.result import Result
 from bpshell.state import Journal, State, signals_held
 from bpshell.timeout import deadline
 
@@ -33,6 +42,8 @@ class Session:
     # callable(result) a front end sets to show each statement inside `run FILE` as it
     # completes; without one, the run's result keeps the last RUN_KEEPS of them
     nested = None
+    # the settings the front end loaded (bpshell.settings.Settings); `set` changes them
+    settings = None
 
     def __init__(self, limits: Limits | None = None, seed: int | None = None):
         self.limits = limits or Limits.from_env()
@@ -76,7 +87,7 @@ class Session:
         self.ev.state = self.state
 
     # ------------------------------------------------------------ running
-    def run(self, source: str, keep_going: bool = True) -> list[dict]:
+    def run(self, source: str, keep_going: bool = True) -> list[Result]:
         """Run every statement of source; stop after the first error unless keep_going."""
         results = []
         for r in self.iter_run(source):
@@ -86,7 +97,7 @@ class Session:
         return results
 
     def iter_run(self, source: str, time_limit: float | None = None, *,
-                 nested: bool = False) -> Iterator[dict]:
+                 nested: bool = False) -> Iterator[Result]:
         """Yield one result dict per statement, as each completes.
 
         nested: the statements of `run FILE`, already inside the run's own savepoint. They
@@ -98,7 +109,7 @@ class Session:
         for chunk in split_statements(source):
             yield self._run_chunk(chunk, limit, nested)
 
-    def _run_chunk(self, chunk: Chunk, limit: float, nested: bool = False) -> dict:
+    def _run_chunk(self, chunk: Chunk, limit: float, nested: bool = False) -> Result:
         text = chunk.text.strip()
         if len(chunk.text) > self.limits.max_statement_chars:
             e = LimitError(f"statement of {len(chunk.text):,} characters is over the limit of "
@@ -129,7 +140,7 @@ class Session:
                 raise  # Ctrl-C and exit belong to the front end
             e = as_error(exc, limit)
             return error_result(e, text, chunk.line, chunk.column)
-        base = {"line": chunk.line, "column": chunk.column, "source": text, "ok": True}
+        base = Result(line=chunk.line, column=chunk.column, source=text, ok=True)
         base.update(result)
         return base
 
@@ -169,6 +180,57 @@ class Session:
             self._running.discard(key)
         return list(kept), count
 
+    # ------------------------------------------------------------ values from Python
+    def __contains__(self, name: object) -> bool:
+        return name in self.state.bindings
+
+    def __getitem__(self, name: str):
+        """A name's value as NumPy (a copy: changing it changes nothing here), or, while it
+        has none, its definition as a SymPy expression. An unknown name is a KeyError."""
+        if name not in self.state.bindings:
+            raise KeyError(self.ev.unknown(name) if isinstance(name, str) else name)
+        try:
+            value = self.ev.value_of(name)
+        except BpError as e:  # a formula its inputs no longer fit
+            raise ValueError(f"{name}: {e.message}") from None
+        if value is not None:
+            return np.float64(value) if np.ndim(value) == 0 else np.array(value)
+        from bpshell.symbolic.expr import SympyBuilder
+
+        try:
+            return SympyBuilder(self.state.bindings, self.state.funcs, set(),
+                                self.limits.max_exponent).name(name)
+        except BpError as e:
+            raise ValueError(f"{name} has no value yet and is not a scalar expression "
+                             f"SymPy can show ({e.message})") from None
+
+    def __setitem__(self, name: str, value) -> None:
+        """Bind name to a value from Python (a NumPy array, a list, a number), as the
+        statement `name = [...]` would: the same checks, journaled, all or nothing.
+
+        A value that is not real numbers is a TypeError; a name that cannot be bound (a
+        command, a function, `_x`) or a value over the element limit, a ValueError.
+        """
+        leaf = python_value(value, self.limits.max_elements)
+        if not (isinstance(name, str) and name.isascii() and name.isidentifier()):
+            raise ValueError(f"{name!r} is not a bpshell name (letters, digits and _)")
+        mark = self.journal.savepoint()
+        try:
+            # parsed as `name = 0` is: a command word, a keyword or `_x` is refused the same
+            stmt = parse_statement(Chunk(f"{name} = 0", 1, 1), words(), self.limits.max_depth)
+            stmt.args["expr"] = Const(leaf, stmt.pos, "")
+            stmt.text = f"{name} = (from Python)"
+            self.state.serial += 1
+            self._execute(stmt)
+        except BaseException as exc:
+            with signals_held():
+                self.journal.rollback(mark)
+            if isinstance(exc, BpError):
+                raise ValueError(f"cannot bind {name}: {exc.message}") from None
+            raise
+        with signals_held():
+            self.journal.release(mark)
+
     def script(self) -> str:
         """The session's definitions as a script that replays to the same state."""
         from bpshell.commands.save_script import session_script
@@ -183,6 +245,26 @@ def refuse_files(stmt: Stmt) -> None:
         raise SafeModeError(f"'{stmt.kind}' would use the file {paths[0]}, and safe mode "
                             "(--safe, BPSHELL_SAFE) refuses every statement that reads or "
                             "writes a file", *stmt.pos)
+
+
+def python_value(value, max_elements: int):
+    """A value from Python as a leaf holds it: a float, or a float64 array of its own.
+
+    Real numbers only (bool and integer arrays are converted); inf and nan are kept, as
+    bpshell keeps them. The array is copied, so changing the caller's array later does not
+    change the session behind its journal.
+    """
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"a bpshell value is an array of real numbers: {e}") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"a bpshell value is an array of real numbers, not {a.dtype} "
+                        f"({type(value).__name__})")
+    if a.size > max_elements:
+        raise ValueError(f"{a.size:,} elements is over the limit of {max_elements:,} "
+                         "(BPSHELL_MAX_ELEMENTS raises it)")
+    return to_plain(np.array(a, dtype=np.float64))
 
 
 def as_error(exc: Exception, limit: float) -> BpError:
@@ -201,10 +283,13 @@ def as_error(exc: Exception, limit: float) -> BpError:
     return e
 
 
-def error_result(e: BpError, text: str, line: int, column: int) -> dict:
+def error_result(e: BpError, text: str, line: int, column: int) -> Result:
     e.at(line, column)
-    return {"line": line, "column": column, "source": text, "ok": False,
-            "kind": "error", "error": e.as_dict()}
+    out = Result(line=line, column=column, source=text, ok=False, kind="error",
+                 error=e.as_dict())
+    if e.detail is not None:  # what the failed statement found, shown before the error
+        out["detail"] = e.detail
+    return out
 
 
 __all__ = ["Session"]

@@ -125,6 +125,9 @@ class State:
         self.funcs: dict[str, UserFunction] = {}
         self.cache: dict[str, object] = {}  # values of formulas, dropped when an input changes
         self.users: dict[str, set[str]] = {}  # name -> formulas that read it
+        # leaves that `fit` and `step` train when no 'wrt' is given (`param W1, b1`), in the
+        # order they were marked; a dict used as an ordered set
+        self.params: dict[str, None] = {}
         self.seed = seed
         self.last = None  # the last value, read as `_`
         self.version = 0  # bumped on every change that can make a plan stale
@@ -132,6 +135,12 @@ class State:
         self.last_grad: tuple | None = None  # (root, version, plan, grads)
         self._rng: np.random.Generator | None = None
         self._rng_saved = -1  # the savepoint depth whose rollback restores the stream
+        # the stateful layers (ops/layers.py): the mode they run in, whether a forward pass
+        # is a training step's, and each call's mask or running averages by its key
+        self.mode = "train"
+        self.advancing = False
+        self.layers: dict[tuple, object] = {}
+        self._layers_saved: dict[tuple, int] = {}  # key -> statement whose undo holds it
 
     def __setattr__(self, key: str, value) -> None:
         journal = self.__dict__.get("journal")
@@ -154,6 +163,26 @@ class State:
     def reseed(self, seed: int) -> None:
         self.seed = seed
         self._rng = np.random.default_rng(seed)
+
+    # ------------------------------------------------------------ layer state
+    def layer_value(self, key: tuple):
+        """A stateful layer's mask or running averages (None before its first pass)."""
+        return self.layers.get(key)
+
+    def set_layer_value(self, key: tuple, value) -> None:
+        """Journaled once per statement and key, like the random stream: a fit of 10,000
+        steps keeps one old mask for its undo, not 10,000."""
+        opened = self.journal.opened
+        if self.journal.depth and self._layers_saved.get(key) != opened:
+            self.journal.record(("item", self.layers, key, self.layers.get(key, _MISSING)))
+            self._layers_saved[key] = opened
+        self.layers[key] = value
+
+    def set_mode(self, mode: str) -> None:
+        """Train or eval: every cached value is dropped, as dropout and batchnorm change."""
+        self.mode = mode
+        self.cache = {}
+        self.version += 1
 
     # ------------------------------------------------------------ journaled writes
     def _put(self, target: dict, key, value) -> None:
@@ -187,6 +216,14 @@ class State:
                 self.journal.record(("set-discard", readers, name, None))
                 readers.discard(name)
 
+    def mark_param(self, name: str) -> None:
+        if name not in self.params:
+            self._put(self.params, name, None)
+
+    def drop_param(self, name: str) -> None:
+        if name in self.params:
+            self._pop_ordered(self.params, name)
+
     def cache_value(self, name: str, value) -> None:
         self._put(self.cache, name, value)
 
@@ -207,6 +244,7 @@ class State:
         self._put(self.bindings, name, binding)
         self._pop(self.cache, name)
         if isinstance(binding, Formula):
+            self.drop_param(name)  # a formula is computed, never trained
             self._link(name, binding.refs)
             self._put(self.cache, name, value)
         self.invalidate(name)
@@ -217,6 +255,7 @@ class State:
         if isinstance(old, Formula):
             self._unlink(name, old.refs)
         self._pop_ordered(self.bindings, name)
+        self.drop_param(name)
         self._pop(self.cache, name)
         self.invalidate(name)
         self.version += 1

@@ -43,7 +43,8 @@ def shape(node) -> tuple:
     if t is A.Const:
         return ("Const", float(node.value))
     label = {A.Call: lambda: node.func, A.Unary: lambda: node.op, A.Binary: lambda: node.op,
-             A.ArrayLit: lambda: "", A.Transpose: lambda: ""}[t]()
+             A.ArrayLit: lambda: "", A.Transpose: lambda: "",
+             A.Index: lambda: str(node.key)}[t]()
     return (t.__name__, label, tuple(shape(c) for c in A.children(node)))
 
 
@@ -65,6 +66,7 @@ def one_of_each() -> dict[type, A.Expr]:
         A.Unary: A.Unary("neg", a(), P),
         A.Binary: A.Binary("+", a(), b(), P),
         A.Transpose: A.Transpose(a(), P),
+        A.Index: A.Index(a(), (0, slice(1, None)), P),
     }
 
 
@@ -87,6 +89,7 @@ def test_children_of_each_kind_in_source_order() -> None:
         "Unary": [name_a],
         "Binary": [name_a, name_b],
         "Transpose": [name_a],
+        "Index": [name_a],
     }
 
 
@@ -220,6 +223,9 @@ class Kinds(A.Visitor):
     def visit_Transpose(self, n, tag):
         return "Transpose" + tag
 
+    def visit_Index(self, n, tag):
+        return "Index" + tag
+
 
 def test_visitor_dispatches_on_the_node_type_and_passes_arguments() -> None:
     v = Kinds()
@@ -234,12 +240,12 @@ def test_visitor_missing_a_method_fails_when_defined() -> None:
                 return 0
 
             visit_Name = visit_Const = visit_ArrayLit = visit_Call = visit_Num
-            visit_Unary = visit_Binary = visit_Num
+            visit_Unary = visit_Binary = visit_Index = visit_Num
 
 
 @dataclass(slots=True)
-class Index:
-    """A node kind the language does not have (yet)."""
+class Lambda:
+    """A node kind the language does not have (and should never get)."""
 
     operand: A.Expr
     index: int
@@ -264,27 +270,27 @@ def test_every_visitor_in_bpshell_handles_every_node_kind() -> None:
 
 
 def test_a_new_node_kind_fails_loudly_everywhere(monkeypatch) -> None:
-    node = Index(a(), 0, (1, 1))
+    node = Lambda(a(), 0, (1, 1))
     with pytest.raises(TypeError, match="not a syntax node"):
         A.children(node)
     with pytest.raises(TypeError, match="not a syntax node"):
         list(A.walk(A.Unary("neg", node, P)))
     with pytest.raises(TypeError, match="not a syntax node"):
         A.transform(A.Unary("neg", node, P), lambda n: None)
-    with pytest.raises(TypeError, match="cannot visit Index"):
+    with pytest.raises(TypeError, match="cannot visit Lambda"):
         to_text(node)
-    with pytest.raises(TypeError, match="cannot visit Index"):
+    with pytest.raises(TypeError, match="cannot visit Lambda"):
         Builder({}, {}).expr(node, {}, 0)
-    with pytest.raises(TypeError, match="cannot visit Index"):
+    with pytest.raises(TypeError, match="cannot visit Lambda"):
         SympyBuilder({}, {}, set(), 1e4).expr(node, {})
     with pytest.raises(TypeError, match="not a syntax node"):
         refs_of(node, {})
     with pytest.raises(TypeError, match="not a syntax node"):
         calls_of(node)
     # once the kind is declared, a pass that does not handle it cannot even be defined
-    monkeypatch.setattr(A, "NODE_TYPES", A.NODE_TYPES + (Index,))
+    monkeypatch.setattr(A, "NODE_TYPES", A.NODE_TYPES + (Lambda,))
     for base in [c for c in visitor_classes() if c.__module__.startswith("bpshell")]:
-        with pytest.raises(TypeError, match="visit_Index missing"):
+        with pytest.raises(TypeError, match="visit_Lambda missing"):
             type("Extended" + base.__name__, (base,), {})
 
 
@@ -294,7 +300,8 @@ def test_a_new_node_kind_fails_loudly_everywhere(monkeypatch) -> None:
 def test_printer_handles_every_kind() -> None:
     texts = {t.__name__: to_text(n) for t, n in one_of_each().items()}
     assert texts == {"Num": "2", "Name": "a", "Const": "3", "ArrayLit": "[1, 2]",
-                     "Call": "sin(a)", "Unary": "-a", "Binary": "a + b", "Transpose": "a.T"}
+                     "Call": "sin(a)", "Unary": "-a", "Binary": "a + b", "Transpose": "a.T",
+                     "Index": "a[0, 1:]"}
     const = A.Const(np.zeros((2, 3)), P)
     assert to_text(const) == "<array 2x3>"
     assert to_text(A.Const(np.zeros(2), P, "zeros(2)")) == "zeros(2)"
@@ -313,6 +320,7 @@ def test_graph_builder_handles_every_kind() -> None:
         "Const": ("const", None, 3.0), "ArrayLit": ("const", None, [1.0, 2.0]),
         "Call": ("op", "sin", None), "Unary": ("op", "neg", None),
         "Binary": ("op", "add", None), "Transpose": ("op", "T", None),
+        "Index": ("op", "index", None),
     }
 
 
@@ -322,7 +330,7 @@ def test_sympy_builder_handles_every_kind() -> None:
             A.Unary: -sa, A.Binary: sa + sb, A.Transpose: sa}
     for t, node in one_of_each().items():
         builder = SympyBuilder({}, {}, set(), 1e4)
-        if t is A.ArrayLit:
+        if t in (A.ArrayLit, A.Index):
             with pytest.raises(BpError, match="scalar expressions"):
                 builder.expr(node, {})
         else:
@@ -344,12 +352,14 @@ def test_reference_and_call_collection_see_every_kind() -> None:
 def test_elementwise_check_over_every_kind() -> None:
     p = A.Name("p", P)
     elementwise = {A.Num: True, A.Name: True, A.Const: False, A.ArrayLit: False,
-                   A.Call: True, A.Unary: True, A.Binary: True, A.Transpose: False}
+                   A.Call: True, A.Unary: True, A.Binary: True, A.Transpose: False,
+                   A.Index: False}
     bodies = {A.Num: A.Binary("*", p, A.Num(2.0, P), P), A.Name: p,
               A.Const: A.Binary("*", p, A.Const(np.float64(2.0), P), P),
               A.ArrayLit: A.Binary("*", p, A.ArrayLit([A.Num(1.0, P)], P), P),
               A.Call: A.Call("tanh", [p], P), A.Unary: A.Unary("neg", p, P),
-              A.Binary: A.Binary("/", p, A.Num(3.0, P), P), A.Transpose: A.Transpose(p, P)}
+              A.Binary: A.Binary("/", p, A.Num(3.0, P), P), A.Transpose: A.Transpose(p, P),
+              A.Index: A.Index(p, (0,), P)}
     assert {t: _elementwise(body, ["p"], {}) for t, body in bodies.items()} == elementwise
     assert _elementwise(A.Binary("@", p, p, P), ["p"], {}) is False
     assert _elementwise(A.Binary("+", p, A.Name("q", P), P), ["p"], {}) is False
@@ -362,7 +372,8 @@ def test_array_literal_over_every_kind() -> None:
     assert array_literal(lit).tolist() == [[1.0, -2.0], [3.0, 4.0]]
     for bad in (a((2, 7)), A.Call("sin", [A.Num(1.0, P)], (2, 7)),
                 A.Binary("+", A.Num(1.0, P), A.Num(1.0, P), (2, 7)), A.Transpose(a(), (2, 7)),
-                A.Unary("neg", a(), (2, 7)), A.Const(np.zeros(2), (2, 7))):
+                A.Unary("neg", a(), (2, 7)), A.Const(np.zeros(2), (2, 7)),
+                A.Index(a(), (0,), (2, 7))):
         with pytest.raises(BpError, match="numbers only") as e:
             array_literal(A.ArrayLit([A.Num(1.0, P), bad], P))
         assert (e.value.line, e.value.column) == (2, 7)

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
-SCRIPTS = ("tensor_step", "scalar_chain", "symbolic_chain", "script_session", "startup")
+SCRIPTS = ("tensor_step", "scalar_chain", "symbolic_chain", "diff_time", "script_session",
+           "startup", "digits_fit")
 KEYS = {"bench", "figure", "value", "unit", "baseline", "baseline_value", "ratio", "goal", "met"}
 
 
@@ -21,7 +22,8 @@ def _records(name: str) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-SLOW_SCRIPTS = {"script_session", "startup"}  # seconds each: CI runs them, a default run not
+# seconds each: CI runs them, a default run not
+SLOW_SCRIPTS = {"script_session", "startup", "digits_fit"}
 
 
 @pytest.mark.parametrize("name", [

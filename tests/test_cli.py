@@ -284,7 +284,8 @@ def test_json_lines_carry_the_numbers_computed_here():
     has(lines[8], kind="assign", name="h", value=None, symbols=["v", "w"])
     has(lines[9], kind="grad", of="h", symbolic=True, grads={"w": "v", "v": "w"})
     root = lines[10]["root"]
-    has(root, name="y", op="sigmoid", local=["y*(1 - y)"], value=y, shape=[2, 2])
+    has(root, name="y", op="sigmoid", value=y, shape=[2, 2])
+    assert [(e["to"], e["form"]) for e in root["local"]] == [("X @ W", "y*(1 - y)")]
     (matmul,) = root["children"]
     has(matmul, op="matmul", value=X @ W, shape=[2, 2])
     assert [(c["name"], c["op"], c["shape"]) for c in matmul["children"]] == [

@@ -28,7 +28,9 @@ COMMANDS = list(table().values())
 SETUP = ("apple = 100; n = 2; tax = 1.1; price = apple*n*tax\n"
          "x = 0.5; w = 2; b = 1; y = sigmoid(w*x + b)\n"
          "X = [[1, 2], [3, 4]]; W = [[0.5], [-1]]; Y = X @ W + b\n"
-         "t = 0.3; loss = (y - t)**2\n")
+         "t = 0.3; loss = (y - t)**2\n"
+         "xs = [[1], [2], [3], [4]]; ts = [[2], [4], [6], [8]]; a = 0.5; "
+         "fitloss = mean((xs*a - ts)**2)\n")
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=[c.name for c in COMMANDS])
@@ -37,7 +39,7 @@ def test_every_command_has_a_renderer_help_and_examples(cmd):
     assert cmd.summary and cmd.examples
     if not cmd.hidden:
         (entry,) = [e for e in Session().run(f"help {cmd.name}")[-1]["entries"]
-                    if e["name"] == cmd.name]
+                    if e["name"] == cmd.name and e["kind"] == "command"]
         assert entry["summary"] == cmd.summary
         assert entry["usage"].startswith(cmd.name)
 

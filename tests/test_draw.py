@@ -486,3 +486,28 @@ def test_the_committed_figures_are_what_the_examples_draw(script, figure, tmp_pa
     assert all(r["ok"] for r in results)
     drawn = (tmp_path / "docs" / "figures" / figure).read_text(encoding="utf-8")
     assert drawn == (root / "docs" / "figures" / figure).read_text(encoding="utf-8")
+
+
+def test_draw_steps_writes_one_picture_per_backward_step(tmp_path):
+    s = Session()
+    s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax")
+    r = s.run(f"draw price steps to {tmp_path}/apple.svg")[-1]
+    assert r["ok"] and [Path(p).name for p in r["paths"]] == [
+        "apple-0.svg", "apple-1.svg", "apple-2.svg"]
+    grads = []
+    for p in r["paths"]:
+        texts = [t.text for t in ET.parse(p).getroot().iter("{http://www.w3.org/2000/svg}text")
+                 if (t.get("class") or "") == "grad"]
+        grads.append(texts)
+    # before any step only the output's own gradient (1) is known; after the last, all
+    assert grads[0].count("?") == len(grads[0]) - 1
+    assert "?" not in grads[-1] and {"2.2", "110", "200", "1.1"} <= set(grads[-1])
+    assert grads[1].count("?") == 2  # after the output's node: 1.1 and 200 known, not 2.2, 110
+
+
+def test_draw_steps_that_cannot_all_be_written_leaves_none(tmp_path):
+    s = Session()
+    s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax")
+    r = s.run(f"draw price steps to {tmp_path}/apple.gif")[-1]
+    assert not r["ok"] and ".svg" in r["error"]["message"]
+    assert list(tmp_path.iterdir()) == []

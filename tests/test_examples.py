@@ -150,6 +150,19 @@ def test_linear_unit_learns_w_3_and_b_half():
     assert w == pytest.approx(3, abs=1e-6) and b == pytest.approx(0.5, abs=1e-6)
 
 
-def test_fit_square_lowers_the_loss():
-    (fit,) = only(run_json("fit_square.bp"), "fit")
+def test_fit_square_lowers_the_loss_and_bends_twice_inside_0_2():
+    rows = run_json("fit_square.bp")
+    (fit,) = only(rows, "fit")
     assert fit["loss_after"] < fit["loss_before"] / 100
+    kinks = np.ravel(assigned(rows)["kinks"])
+    assert np.all((kinks > 0) & (kinks < 2)), kinks
+    # three segments: y's second differences vanish but at the two kinks, and its
+    # slope takes three values, increasing (a convex fit of a convex curve)
+    (plot,) = only(rows, "plot")
+    x, y = np.array(plot["x"]), np.array(plot["y"])
+    slopes = np.diff(y) / np.diff(x)
+    bends = np.flatnonzero(np.abs(np.diff(slopes)) > 1e-6)
+    assert len(bends) in (2, 3, 4)  # one or two steps of the grid per kink
+    levels = np.unique(np.round(slopes[np.abs(np.diff(slopes, append=slopes[-1])) < 1e-6],
+                                6))
+    assert len(levels) == 3 and np.all(np.diff(levels) > 0), levels

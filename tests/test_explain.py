@@ -17,11 +17,12 @@ def explain(src: str) -> dict:
 
 
 def row(result: dict, node: str) -> dict:
-    return next(r for r in result["rows"] if r["node"] == node)
+    """A row by its node's name or expression (an unnamed node may be called u1)."""
+    return next(r for r in result["rows"] if node in (r["node"], r["expr"]))
 
 
 def down(r: dict, to: str) -> list[dict]:
-    return [d for d in r["downstream"] if d["to"] == to]
+    return [d for d in r["downstream"] if to in (d["to"], d["expr"])]
 
 
 def test_apple_ledger_matches_the_book_figure():
@@ -32,6 +33,9 @@ def test_apple_ledger_matches_the_book_figure():
     assert top["upstream"] == 1.0
     assert down(top, "apple*n")[0]["value"] == pytest.approx(1.1)
     assert down(top, "apple*n")[0]["local"] == "tax"
+    # the tax edge's local derivative is apple*n, a node without a name: it is called u1
+    assert down(top, "tax")[0]["local"] == "u1" == row(r, "apple*n")["node"]
+    assert row(r, "apple*n")["definition"] == "apple*n"
     assert down(top, "tax")[0]["value"] == pytest.approx(200)
     inner = row(r, "apple*n")
     assert inner["upstream"] == pytest.approx(1.1)
@@ -74,8 +78,12 @@ def test_fan_out_is_a_named_sum():
     leaf = next(leaf for leaf in r["leaves"] if leaf["name"] == "a")
     assert leaf["grad"] == pytest.approx(7.0)
     parts = sorted(p["value"] for p in leaf["sum_of"])
-    assert parts == pytest.approx([1.0, 3.0, 3.0])
+    # a*a reads a twice: one entry, d(a*a)/da = 2*a = 6, not "a" and "a" side by side
+    assert parts == pytest.approx([1.0, 6.0])
     assert {p["via"] for p in leaf["sum_of"]} == {"b = a*a + a", "a*a"}
+    square = row(r, "a*a")
+    (entry,) = square["downstream"]
+    assert entry["local"] == "2*a" and entry["local_value"] == pytest.approx(6.0)
 
 
 def test_batch_affine_shapes():
@@ -125,25 +133,15 @@ def test_kink_is_named_with_its_convention():
 
 def test_step_mode_reveals_the_book_gradients_one_node_at_a_time():
     # Book fig. 5-14 read right to left: first 1.1 and 200, then 2.2 and 110.
-    import io
-
-    from bpshell.render.out import Options, Output
-    from bpshell.shell.repl import step_through
+    from bpshell.render.format import Style
+    from bpshell.render.items.steps import frame_count, frame_items
+    from bpshell.render.text import to_text
 
     s = Session()
     r = s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; explain price step")[-1]
-    frames: list[str] = []
-    buf = io.StringIO()
-    out = Output(Options(), out=buf)
-
-    def more() -> bool:
-        frames.append(buf.getvalue())
-        buf.seek(0)
-        buf.truncate()
-        return True
-
-    step_through(s, out, r, more)
-    first, second = frames
-    assert "grad 200" not in first and "grad 2.2" not in first
+    tree = s.run("tree price")[-1]
+    frames = [to_text(frame_items(r, k, Style(), tree)) for k in range(frame_count(r))]
+    first, second, third = frames
+    assert "grad 200" not in first and "grad 2.2" not in first and "▶ price" in first
     assert "grad 1.1" in second and "grad 200" in second and "grad 2.2" not in second
-    assert "grad 2.2" in buf.getvalue() and "grad 110" in buf.getvalue()
+    assert "▶ u1 = apple*n" in third and "grad 2.2" in third and "grad 110" in third

@@ -232,8 +232,7 @@ def test_a_saved_session_replays_exactly_after_refusals(tmp_path):
 
 
 def test_large_arrays_go_to_a_companion_npz(tmp_path):
-    # the `load FILE.npz` that reads them back belongs to the training work; until it is
-    # in the command table `save` keeps writing literals, so this drives the writer
+    # the writer itself (`save` uses it once a `load` command reads .npz files back)
     s = session_with("seed 2\nW = randn(50, 40)\nb = [0.5, 1e400, -3]\nbig = zeros(2000)\n"
                      "y = sum(W) + sum(b)")
     s.bindings["big"].value[7] = np.nan  # nan has no literal; the .npz keeps it
@@ -250,6 +249,23 @@ def test_large_arrays_go_to_a_companion_npz(tmp_path):
         assert np.array_equal(data["W"], s.bindings["W"].value)
         assert np.array_equal(data["big"], s.bindings["big"].value, equal_nan=True)
         assert data["W"].dtype == np.float64 and data["W"].size > NPZ_ELEMENTS
+
+
+def test_save_with_a_companion_npz_replays_exactly(tmp_path):
+    from bpshell.commands.registry import lookup
+
+    if lookup("load") is None:
+        pytest.skip("no 'load' command yet: save writes literals (tested below)")
+    s = session_with("seed 3\nW = randn(60, 30)\nbig = zeros(5000) + 0.1\nb = [1, 2]\n"
+                     "y = sum(W) + sum(big) + sum(b)")
+    target = tmp_path / "s.bp"
+    assert s.run(f"save {target}")[0]["ok"]
+    assert (tmp_path / "s.npz").exists() and "W = [[" not in target.read_text()
+    fresh = Session()
+    assert all(r["ok"] for r in fresh.run(f"run {target}"))
+    for name in ("W", "big", "b", "y"):
+        assert np.array_equal(fresh.value_of(name), s.value_of(name)), name
+    assert fresh.value_of("y") == s.value_of("y")
 
 
 def test_without_load_save_writes_every_array_inline(tmp_path):

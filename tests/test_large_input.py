@@ -138,21 +138,21 @@ def test_a_9_million_element_value_prints_as_a_summary():
                        preexec_fn=default_sigint)
     assert p.returncode == 0, p.stderr
     assert len(p.stdout) < 2000 and p.stdout.count("...") >= 2
-    assert "over the print limit of 10,000" in p.stdout
+    assert "over the print limit of 1,000" in p.stdout
     assert int(p.stderr.split()[-1]) < 600 * 1024  # the arrays themselves are 72 MB each
 
 
-def test_json_summarizes_past_the_print_limit_and_stays_json():
-    p = bp("--json", "-c", "x = linspace(0, 1, 20001); y = linspace(0, 1, 5)")
+def test_json_summarizes_past_a_million_elements_and_stays_json():
+    p = bp("--json", "-c", "x = linspace(0, 1, 1000001); y = linspace(0, 1, 20001)")
     x, y = (json.loads(s) for s in p.stdout.splitlines())
-    assert x["value"]["shape"] == [20001] and x["value"]["elements"] == 20001
+    assert x["value"]["shape"] == [1000001] and x["value"]["elements"] == 1000001
     shown = [float(v) for v in x["value"]["summary"].strip("[]").split(",")
              if v.strip() != "..."]
-    assert np.allclose(shown, [0, 5e-5, 1e-4, 1 - 1e-4, 1 - 5e-5, 1], rtol=0, atol=1e-12)
+    assert np.allclose(shown, [0, 1e-6, 2e-6, 1 - 2e-6, 1 - 1e-6, 1], rtol=0, atol=1e-12)
     assert "print limit" in x["value"]["note"]
-    assert y["value"] == [0.0, 0.25, 0.5, 0.75, 1.0]
-    p = bp("--json", "--max-print-elements", "inf", "-c", "x = linspace(0, 1, 20001)")
-    assert json.loads(p.stdout)["value"] == np.linspace(0, 1, 20001).tolist()
+    assert y["value"] == np.linspace(0, 1, 20001).tolist()  # under a million: every element
+    p = bp("--json", "--max-print-elements", "inf", "-c", "x = zeros(1000001)")
+    assert json.loads(p.stdout)["value"] == [0.0] * 1000001
 
 
 def test_whole_values_print_as_numpy_prints_them():

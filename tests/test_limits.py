@@ -308,7 +308,7 @@ def sigmoid_chain(depth: int) -> str:
 
 def test_simplify_bound_shows_the_raw_form() -> None:
     s = new_session(simplify_seconds=0.2)
-    r, elapsed = timed(s, f"diff {sigmoid_chain(8)} wrt x")
+    r, elapsed = timed(s, f"diff {sigmoid_chain(8)} wrt x simplify")
     assert r["ok"], r
     assert r["simplify_note"] and "took longer" in r["simplify_note"]
     assert r["simplified"] == r["derivative"]
@@ -381,7 +381,7 @@ def test_simplify_seconds_from_its_environment_variable(monkeypatch: pytest.Monk
     monkeypatch.setenv("BPSHELL_SIMPLIFY_SECONDS", "0.05")
     s = Session(seed=0)
     assert s.limits.simplify_seconds == 0.05
-    r = s.run(f"diff {sigmoid_chain(8)} wrt x")[0]
+    r = s.run(f"diff {sigmoid_chain(8)} wrt x simplify")[0]
     assert r["ok"] and r["simplify_note"], r
 
 

@@ -80,7 +80,7 @@ BROADCASTING = [((3, 1), (1, 4)), ((2, 3), (3,)), ((5,), ()), ((4, 1, 2), (3, 1)
 @pytest.mark.parametrize("shapes", BROADCASTING)
 def test_broadcast_size_is_what_numpy_allocates(name, shapes):
     op = OPS[name]
-    xs = _inputs(op, shapes[: op.arity])
+    xs = _inputs(op, (shapes + ((),) * op.arity)[: op.arity])  # where's third input: scalar
     with np.errstate(all="ignore"):
         out = op.forward(*xs)
     assert output_size(op, xs) == np.size(out)
@@ -107,11 +107,14 @@ def test_a_loss_counts_its_elementwise_work_and_labels_do_not_broadcast(name):
         assert output_size(op, [y, np.zeros(6)]) == 30
 
 
-@pytest.mark.parametrize("name", [n for n, o in OPS.items() if o.grows == "none"])
+@pytest.mark.parametrize("name", [n for n, o in OPS.items() if o.grows == "none"
+                                  and o.arity == 1 and not o.stateful])
 def test_ops_that_do_not_grow_never_outgrow_an_input(name):
     op = OPS[name]
     x = np.arange(12.0).reshape(3, 4)
     params = (12,) if op.params and op.params[0].least else ()
+    if name == "index":
+        params = ((slice(None), 1),)
     out = op.forward(x, *params)
     assert output_size(op, [x]) is None
     assert np.size(out) <= x.size
@@ -126,7 +129,7 @@ def _statement(op: Op) -> str:
     """The op applied to a = ones(11, 1) and b = ones(1, 11), as the language writes it."""
     if op.symbol:
         return f"c = a {op.symbol} b"
-    return f"c = {op.name}(a, b)"
+    return f"c = {op.name}(a" + ", b" * (op.arity - 1) + ")"
 
 
 def _last(limit: int, *lines: str) -> dict:
@@ -136,7 +139,8 @@ def _last(limit: int, *lines: str) -> dict:
     return s.run(lines[-1])[-1]
 
 
-GROWING = [n for n, o in OPS.items() if o.grows != "none" and o.arity >= 2]
+GROWING = [n for n, o in OPS.items() if o.grows in ("broadcast", "matmul") and o.arity >= 2]
+JOINING = [n for n, o in OPS.items() if o.grows == "concat"]
 
 
 def test_every_loss_can_grow():
@@ -152,6 +156,17 @@ def test_every_growing_op_respects_the_element_limit(name):
     # the control: at a limit the result fits under, no limit error
     r = _last(121, _statement(OPS[name]))
     assert r["ok"] or r["error"]["type"] != "limit", r
+
+
+@pytest.mark.parametrize("name", JOINING)
+def test_joining_ops_count_both_inputs_against_the_element_limit(name):
+    r = _last(LIMIT, "d = ones(60)", f"c = {name}(d, d)")
+    assert not r["ok"] and r["error"]["type"] == "limit", r
+    assert "120" in r["error"]["message"]
+    r = _last(120, "d = ones(60)", f"c = {name}(d, d)")
+    assert r["ok"] and np.size(r["value"]) == 120
+    a, b = np.ones((2, 3)), np.ones((2, 3))
+    assert output_size(OPS[name], [a, b]) == np.size(OPS[name].forward(a, b))
 
 
 @pytest.mark.parametrize("body", ["u * v + u", "leaky_relu(u, v)", "sigmoid(u - v)"])

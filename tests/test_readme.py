@@ -26,11 +26,21 @@ README_PATH = ROOT / "README.md"
 
 
 def run_command(command: str) -> str:
-    """What `command` (`bpshell ARGS`) prints, stdout and stderr together."""
+    """What `command` (`bpshell ARGS`, or `bpshell ARGS < FILE`) prints, stdout and stderr
+    together."""
     args = shlex.split(command)
     assert args[0] == "bpshell", "README commands start with bpshell"
-    p = subprocess.run(console_script() + args[1:], cwd=ROOT, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, env=clean_env(), timeout=60)
+    stdin = subprocess.DEVNULL
+    if len(args) > 2 and args[-2] == "<":
+        stdin = open(ROOT / args[-1], encoding="utf-8")  # noqa: SIM115
+        args = args[:-2]
+    try:
+        p = subprocess.run(console_script() + args[1:], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, env=clean_env(), timeout=60,
+                           stdin=stdin)
+    finally:
+        if stdin is not subprocess.DEVNULL:
+            stdin.close()
     return p.stdout
 
 
@@ -103,6 +113,16 @@ def test_language_examples_run(source):
     p = subprocess.run(console_script() + ["-c", source], cwd=ROOT, capture_output=True,
                        text=True, env=clean_env(), timeout=60)
     assert p.returncode == 0, p.stderr
+
+
+def test_start_here_comes_first_and_installs_the_tool_in_a_virtual_environment():
+    assert README.index("## Start here") < README.index("## Quick start")
+    start = README.split("## Start here", 1)[1].split("## ", 1)[0]
+    (block,) = re.findall(r"```sh\n(.*?)```", start, flags=re.S)
+    venv, install, run = block.strip().splitlines()
+    assert venv == "python3 -m venv .venv && . .venv/bin/activate"
+    assert install == "pip install -e '.[plot]'" and "test" not in install
+    assert run == "bpshell"
 
 
 def test_quick_start_is_two_commands_and_ci_runs_the_same_tests():

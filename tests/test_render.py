@@ -52,6 +52,14 @@ def test_a_long_array_prints_whole_on_one_line_for_a_pipe():
     assert shown.startswith("[  0.,   1.,") and shown.endswith("299.]")
 
 
+def test_an_array_past_the_whole_limit_is_summarized_for_a_pipe_too():
+    from bpshell.render.format import WHOLE_LIMIT
+
+    assert "..." not in value_text(np.zeros(WHOLE_LIMIT), Style(whole=True))
+    shown = value_text(np.zeros((1000, 100)), Style(whole=True))
+    assert "..." in shown and len(shown.split("\n")) == 7  # 3 rows, '...', 3 rows
+
+
 def test_a_huge_array_is_summarized_for_a_terminal():
     shown = value_text(np.zeros(5000), Style(whole=False, width=80))
     assert "..." in shown
@@ -124,14 +132,17 @@ def test_grad_findings_are_told():
 def test_check_table_says_pass_or_fail_per_leaf():
     r = ok("check", of="loss", passed=False, eps=1e-6, atol=1e-5, rtol=1e-3,
            results={"W": {"max_abs_error": 1.5e-10, "max_rel_error": 2e-9,
-                          "passed": True, "elements": 6},
-                    "b": {"max_abs_error": 0.5, "max_rel_error": 1.0, "passed": False,
+                          "mean_abs_error": 1e-10, "at": [1, 0], "backprop": 0.25,
+                          "numeric": 0.25, "passed": True, "elements": 6},
+                    "b": {"max_abs_error": 0.5, "max_rel_error": 1.0, "mean_abs_error": 0.25,
+                          "at": [2], "backprop": 0.0, "numeric": 0.5, "passed": False,
                           "elements": 3}},
            kinks=[{"node": "r", "op": "relu", "count": 2, "convention": "relu'(0) = 0"}])
     out = text(r).splitlines()
     assert out[0] == "check loss: FAILED  (eps 1e-06, atol 1e-05, rtol 0.001)"
-    assert out[3].split() == ["W", "1.50e-10", "2.00e-09", "6", "pass"]
-    assert out[4].split() == ["b", "5.00e-01", "1.00e+00", "3", "FAIL"]
+    assert out[3].split() == ["W", "1.50e-10", "[1,", "0]", "0.25", "0.25", "1.00e-10", "6",
+                              "pass"]
+    assert out[4].split() == ["b", "5.00e-01", "[2]", "0", "0.5", "2.50e-01", "3", "FAIL"]
     assert "r (relu) is evaluated at 0 in 2 elements" in out[5]
 
 
@@ -149,7 +160,6 @@ def test_diff_shows_raw_simplified_and_output_form_in_unicode_or_ascii():
     r = _diff("(1 - sigmoid(x))⋅sigmoid(x)", "(1 - sigmoid(x))*sigmoid(x)")
     assert text(r) == ("diff sigmoid(x) wrt x\n"
                        "  ∂/∂x           (1 - sigmoid(x))⋅sigmoid(x)\n"
-                       "  simplified     (1 - sigmoid(x))⋅sigmoid(x)\n"
                        "  in terms of y  y⋅(1 - y)\n"
                        "                 where y = sigmoid(x)\n")
     out = text(r, ASC)
@@ -179,14 +189,15 @@ def test_rules_table_aligns_one_line_per_input():
     assert lines[5].startswith("  sigmoid(x)") and lines[5].endswith("  y*(1 - y)")
 
 
-def test_help_is_a_table_with_examples():
-    r = ok("help", topic="grad", entries=[{"name": "grad", "kind": "command",
-                                           "summary": "backward pass", "example":
-                                           "grad loss wrt W, b"}])
-    lines = text(r).splitlines()
-    assert lines[0].split() == ["name", "kind", "summary", "example"]
-    assert lines[2].split() == ["grad", "command", "backward", "pass", "grad", "loss", "wrt",
-                                "W,", "b"]
+def test_help_on_a_command_shows_its_syntax_options_and_examples():
+    r = ok("help", topic="grad", names={}, entries=[{
+        "name": "grad", "kind": "command", "summary": "backward pass",
+        "example": "grad loss", "usage": "grad NAME [wrt a, b]", "group": "gradients",
+        "examples": ["grad loss", "grad loss wrt W, b"], "notes": ["dout is 1"],
+        "aliases": [], "parts": [{"usage": "wrt a, b", "doc": "only these", "keyword": True}]}])
+    assert text(r).splitlines() == ["grad NAME [wrt a, b]", "  backward pass",
+                                    "  wrt a, b  only these", "  examples", "    grad loss",
+                                    "    grad loss wrt W, b", "  notes", "    dout is 1"]
 
 
 def test_an_unknown_kind_is_shown_field_by_field():
@@ -206,10 +217,12 @@ def test_an_unknown_kind_is_shown_field_by_field():
 
 TREE = ok("tree", of="price", has_grads=True, root={
     "id": 4, "name": "price", "op": "mul", "label": "×", "symbol": "*", "expr": "price",
-    "local": ["tax", "apple**2"],
+    "local": [{"to": "u1", "form": "tax", "rule": False},
+              {"to": "tax", "form": "u1", "rule": False}],
     "value": 220.0, "grad": 1.0, "shape": [], "children": [
         {"id": 3, "name": None, "op": "mul", "label": "×", "symbol": "*",
-         "expr": "apple*apple", "local": ["apple", "apple"],
+         "expr": "u1", "definition": "apple*apple",
+         "local": [{"to": "apple", "form": "2*apple", "rule": False}],
          "value": 200.0, "grad": 1.1, "shape": [], "children": [
              {"id": 2, "name": "apple", "op": "leaf", "expr": "apple", "local": [],
               "value": 100.0, "grad": 2.2, "shape": [], "children": []},
@@ -221,9 +234,9 @@ TREE = ok("tree", of="price", has_grads=True, root={
 def test_tree_draws_values_gradients_local_derivatives_and_references():
     assert text(TREE) == (
         "price [×] = 220   grad 1\n"
-        "  ∂/∂(apple*apple): tax   ∂/∂tax: apple**2\n"
-        "├── apple*apple = 200   grad 1.1\n"
-        "│     ∂/∂apple: apple   ∂/∂apple: apple\n"
+        "  ∂/∂u1: tax   ∂/∂tax: u1\n"
+        "├── u1 = apple*apple [×] = 200   grad 1.1\n"
+        "│     ∂/∂apple: 2*apple\n"
         "│   ├── apple = 100   grad 2.2\n"
         "│   └── ↑ see apple\n"
         "└── tax = 1.1   grad 200\n")
@@ -232,7 +245,7 @@ def test_tree_draws_values_gradients_local_derivatives_and_references():
 def test_tree_in_ascii():
     out = text(TREE, ASC)
     assert out.isascii()
-    assert "|-- apple*apple = 200   grad 1.1" in out and "`-- ^ see apple" in out
+    assert "|-- u1 = apple*apple [*] = 200   grad 1.1" in out and "`-- ^ see apple" in out
     assert "price [*] = 220" in out
 
 
@@ -306,7 +319,7 @@ def test_rich_output_draws_the_same_tree_and_table():
     out.show(TREE)
     drawn = buf.getvalue()
     assert "\x1b[" not in drawn
-    assert "├── apple*apple = 200   grad 1.1" in drawn and "└── ↑ see apple" in drawn
+    assert "├── u1 = apple*apple [×] = 200   grad 1.1" in drawn and "└── ↑ see apple" in drawn
 
 
 def test_rich_with_colour_and_ascii():

@@ -156,7 +156,7 @@ def test_completion_of_commands_functions_and_session_names():
     assert complete("y = we", s) == ["weight"]
     assert complete("y = sw", s) == ["swish"]
     assert "softmax_cross_entropy" in complete("loss = softmax_c", s)
-    assert complete("grad weight w", s) == ["wrt", "with", "weight"]
+    assert complete("grad weight w", s) == ["wrt", "with", "weight", "where"]
     assert complete("x = 1; gr", s) == ["grad"]
     assert "functions" in complete("help fun", s)
     assert complete("x = 1  # gr", s) == []
@@ -298,3 +298,76 @@ def test_pty_colours_a_terminal_unless_no_color():
 def test_pty_json_needs_a_script():
     shown, code = run_in_pty("--json")
     assert code == 2 and "--json needs a script" in shown
+
+
+# ---------------------------------------------------------------- learners' shell
+
+
+APPLE = "apple = 100; n = 2; tax = 1.1; price = apple*n*tax\r"
+
+
+def test_an_error_leaves_the_cursor_where_it_was_so_typing_goes_on_at_the_end():
+    # `y = 2 3` fails at column 7; two backspaces and `+ 3` then make `y = 2+ 3`, which
+    # they would not if the cursor had jumped to the error (it would make `y = + 33`)
+    shown, session, _ = drive(["y = 2 3\r", "\x7f\x7f", "+ 3\r"], pause=0.2)
+    assert session.bindings["y"].value == 5.0
+
+
+def test_the_error_is_drawn_under_the_line_with_a_caret():
+    from bpshell.errors import BpError
+    from bpshell.shell.validate import under_the_line
+
+    e = BpError("missing operator before the number 3", 1, 7)
+    assert under_the_line("y = 2 3", e, 4) == "          ^ missing operator before the number 3"
+    assert under_the_line("y = 2\nz = 2 3", BpError("m", 2, 7), 4) == "line 2, column 7: m"
+
+
+def test_the_step_through_leaves_with_q_and_shows_the_whole_ledger():
+    shown, session, _ = drive([APPLE, "explain price step\r", " ", " ", "q", "x = 1\r"],
+                              pause=0.3)
+    assert shown.count("explain price  (price = 220)") == 1  # the header once
+    assert "∂/∂apple: n = 2" in shown and shown.rstrip().endswith("x = 1")
+
+
+def test_a_statement_typed_during_the_step_through_reaches_the_prompt_whole():
+    shown, _, _ = drive([APPLE, "explain price step\r", "diff tanh(x) wrt x\r"], pause=0.3)
+    assert "diff tanh(x) wrt x" in shown and "1 - y**2" in shown.replace("⋅", "*")
+
+
+def test_long_output_goes_through_the_pager_and_q_stops_it():
+    session = Session()
+    buf = io.StringIO()
+    out = Output(Options(terminal=True), buf)  # rows: DummyOutput's 40
+    with create_pipe_input() as pipe:
+        def typist():
+            for k in ("rules\r", "q", "x = 3\r"):
+                time.sleep(0.4)
+                pipe.send_text(k)
+            time.sleep(0.4)
+            pipe.close()
+
+        t = threading.Thread(target=typist)
+        t.start()
+        interactive(session, out, history=InMemoryHistory(), input=pipe,
+                    output=DummyOutput())
+        t.join()
+    lines = buf.getvalue().splitlines()
+    full = len(to_text_of("rules").splitlines())
+    assert full > 39 and len(lines) == 1 + 39 + 1  # the banner, one page, then `x = 3`
+    assert lines[-1] == "x = 3"
+
+
+def to_text_of(source: str) -> str:
+    from bpshell.render.format import Style
+    from bpshell.render.items import items_for
+    from bpshell.render.text import to_text
+
+    return to_text(items_for(Session().run(source)[-1], Style()))
+
+
+def test_the_quiz_asks_in_the_shell_and_q_leaves_with_the_score():
+    shown, session, _ = drive(["quiz apple\r", "tax\r", "7\r", "1.1\r", "q\r", "x = 2\r"],
+                              pause=0.3)
+    assert shown.count("  right") == 2 and "hint: the gradient sent down" in shown
+    assert "score: 2 of 2 right (1 at the first try); 6 not asked" in shown
+    assert shown.rstrip().endswith("x = 2") and "price" not in session.bindings

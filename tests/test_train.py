@@ -42,13 +42,26 @@ def test_step_on_the_apple_graph_is_one_sgd_step():
     assert s.value_of("n") == 2 and s.value_of("tax") == 1.1
 
 
-def test_step_without_wrt_updates_every_leaf():
-    # all three leaves move by -lr * gradient: 2.2, 110, 200 (the book's numbers)
+def test_step_without_wrt_steps_the_parameters_only():
+    # apple and tax are parameters: each moves by -lr * gradient (2.2 and 200, the book's
+    # numbers); n is data and keeps its value
     s = Session()
-    s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; step price lr 0.001")
+    r = s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; param apple, tax; "
+              "step price lr 0.001")
+    assert r[-1]["ok"] and r[-1]["updated"] == ["apple", "tax"], r[-1]
     assert s.value_of("apple") == pytest.approx(100 - 0.001 * 2.2)
-    assert s.value_of("n") == pytest.approx(2 - 0.001 * 110)
     assert s.value_of("tax") == pytest.approx(1.1 - 0.001 * 200)
+    assert s.value_of("n") == 2
+
+
+def test_step_without_wrt_or_parameters_refuses_and_says_what_to_type():
+    s = Session()
+    r = s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; step price lr 0.001")[-1]
+    assert not r["ok"]
+    msg = r["error"]["message"]
+    assert "apple, n, tax" in msg and "'param " in msg
+    assert "'step price lr 0.001 wrt " in msg
+    assert (s.value_of("apple"), s.value_of("n"), s.value_of("tax")) == (100, 2, 1.1)
 
 
 def test_fit_with_momentum_and_adam_reduce_a_quadratic():

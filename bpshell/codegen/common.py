@@ -78,6 +78,10 @@ def read_plan(plan, root_name: str) -> GraphView:
         where = graph.defs.get(node.stmt)
         if node.name and where and where[0] == node.name:
             label = f"{node.name} = {where[1]}"
+        if node.kind == "op" and node.op.name in ("sum", "mean") and len(node.params) > 1 \
+                and node.params[1]:
+            raise BpError(f"codegen writes {node.op.name} without keepdims=True; "
+                          "reshape its result instead")
         items.append(Item(i, node.kind, node.op, tuple(node.args), tuple(node.params),
                           node.name, label, plan.values[i], folded))
     uses = [0] * len(items)

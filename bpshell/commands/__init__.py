@@ -6,11 +6,15 @@ module named here.
 
 from bpshell.commands import (  # noqa: F401
     codegen,
+    data,
     draw,
     files,
     gradients,
+    lab,
     meta,
     plot,
+    quiz,
+    settings,
     symbolic,
     training,
     values,

@@ -12,7 +12,9 @@ from bpshell.language.grammar import Flag, RestPath, Target
 from bpshell.results.fields import TEXT
 
 
-@command("codegen", Target(), Flag("torch", "torch"), RestPath("file", "to"),
+@command("codegen", Target(doc="the value whose graph becomes code"),
+         Flag("torch", "torch", doc="write PyTorch instead of the book's NumPy layers"),
+         RestPath("file", "to", doc="write the code to a .py file (bpshell never runs it)"),
          summary="the graph as Python: the book's layer classes in NumPy, or PyTorch",
          examples=("codegen y", "codegen loss torch", "codegen price to price_layers.py"),
          group="symbolic", files=True,

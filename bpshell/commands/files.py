@@ -7,14 +7,16 @@ import os
 from bpshell.commands.registry import Args, command, lookup
 from bpshell.commands.save_script import large_arrays, npz_bytes, npz_path, session_script
 from bpshell.errors import FileError
-from bpshell.fileio import write_atomic
+from bpshell.fileio import write_all
 from bpshell.language.grammar import RawText
 from bpshell.language.source import ScriptError, read_script
 
 
-@command("save", RawText("path", required=True),
+@command("save", RawText("path", required=True, doc="the script to write (.bp)"),
          summary="write the session's definitions as a script that replays to the same state",
          examples=("save session.bp",), group="files",
+         notes=("The file is written beside and renamed into place, so an interrupted save "
+                "leaves the old file whole.",),
          files=True,
          fields={"path": str, "statements": int})
 def save(session, args: Args, stmt) -> dict:
@@ -25,18 +27,17 @@ def save(session, args: Args, stmt) -> dict:
 
 
 def save_files(state, path: str, npz: bool) -> str:
-    """Write the script to path (and its large arrays to the companion .npz when npz and
-    there are any: that file first, so the script never names a file not yet written)."""
+    """Write the script to path, and its large arrays to the companion .npz when npz and
+    there are any."""
     arrays = large_arrays(state) if npz else {}
     companion = npz_path(path) if arrays else None
-    if companion is not None:
-        write_atomic(companion, npz_bytes(arrays))
-    text = session_script(state, companion, frozenset(arrays))
-    write_atomic(path, text)
+    text = session_script(state, companion, tuple(arrays))  # in the session's order
+    # both renamed with signals held: never a new .npz beside an old script
+    write_all(([(companion, npz_bytes(arrays))] if companion else []) + [(path, text)])
     return text
 
 
-@command("run", RawText("path", required=True),
+@command("run", RawText("path", required=True, doc="the script to run"),
          summary="run a script inside this session, all or nothing",
          examples=("run examples/apple.bp",), group="files", files=True,
          notes=("If any statement of the script fails, the session is left as it was "
@@ -49,9 +50,9 @@ def run(session, args: Args, stmt) -> dict:
     return {"kind": "run", "path": path, "results": results, "statements": count}
 
 
-@command("export", RawText("path", required=True),
+@command("export", RawText("path", required=True, doc="the file to write: .svg, .html or .txt"),
          summary="write the output so far as shown (.svg, .html or .txt)",
-         examples=("export session.svg",), group="files",
+         examples=("export session.svg", "export session.txt"), group="files",
          files=True,
          fields={"path": str})
 def export(session, args: Args, stmt) -> dict:

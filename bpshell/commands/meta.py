@@ -7,10 +7,14 @@ from bpshell.language.grammar import RawText
 from bpshell.results.fields import TEXT
 
 
-@command("help", RawText("topic", meta="TOPIC"),
+@command("help", RawText("topic", meta="TOPIC", doc="a command, option word, function, "
+                         "operator, or a group: values, gradients, symbolic, training, "
+                         "files, session, functions, operators"),
          summary="this help; 'help NAME' for one command, function or operator",
          examples=("help", "help grad", "help functions"), group="session",
-         fields={"topic": TEXT, "entries": list})
+         notes=("In a terminal, help longer than the screen goes through a pager (Space: "
+                "next page, q: leave).",),
+         fields={"topic": TEXT, "entries": list, "names": dict})
 def show_help(session, args: Args, stmt) -> dict:
     from bpshell.commands.help import help_result
 

@@ -15,17 +15,35 @@ from bpshell.numeric.passes import Plan
 from bpshell.results.fields import NONE, TEXT
 
 
-@command("plot", Expr("expr"), OneName("wrt", "wrt", required=True,
-                                       why="plot needs 'wrt NAME': plot sigmoid(x) wrt x "
-                                           "from -6 to 6"),
-         Range("range", "from"), Names("data", "data"), RestPath("file", "to"),
+@command("plot", Expr("expr", doc="the expression to plot"),
+         OneName("wrt", "wrt", required=True,
+                 why="plot needs 'wrt NAME': plot sigmoid(x) wrt x from -6 to 6",
+                 doc="the name along the horizontal axis; the derivative is taken wrt it"),
+         Range("range", "from", doc="the interval of the horizontal axis"),
+         Names("data", "data", doc="names whose values are drawn as points (a fit's "
+               "targets)"),
+         RestPath("file", "to", doc="save the picture (.png, .svg) instead of drawing it "
+                  "in the terminal"),
          summary="plot an expression and its derivative ('to FILE.png' saves it)",
-         examples=("plot sigmoid(x) wrt x from -6 to 6",), group="values", files=True,
+         examples=("plot sigmoid(x) wrt x from -6 to 6",
+                   "plot tanh(u) wrt u from -3 to 3 to tanh.png", "plot 2*W + 1 wrt W data Y"),
+         group="values", files=True,
          notes=("Without 'from A to B' the points are the values of the 'wrt' name, and "
-                "'data a, b' adds those names' values as points.",),
+                "'data a, b' adds those names' values as points.",
+                "When the 'wrt' name holds points of two columns (N x 2, as 'load moons' "
+                "gives), plot draws the decision regions instead: the class of each point "
+                "of a grid over them (the arg-max of a row of scores; one column: 1 where "
+                "it is above 0.5), with the points of 'data t' marked by their label: "
+                "'plot net(x) wrt x data t'."),
          fields={"expr": str, "wrt": str, "x": np.ndarray, "y": np.ndarray, "dy": (np.ndarray,
-                 NONE), "data": dict, "data_x": (np.ndarray, NONE), "file": TEXT})
+                 NONE), "data": dict, "data_x": (np.ndarray, NONE), "file": TEXT,
+                 "regions": (np.ndarray, NONE)})
 def plot(session, args: Args, stmt) -> dict:
+    points = session.ev.value_of(args.wrt)
+    if args.range is None and np.ndim(points) == 2 and np.shape(points)[1] == 2:
+        from bpshell.commands.boundary import boundary
+
+        return boundary(session, args, stmt, np.asarray(points, dtype=np.float64))
     xs = _points(session, args, stmt)
     y, dy = _curve(session, args, stmt, xs)
     data = {}
@@ -39,7 +57,7 @@ def plot(session, args: Args, stmt) -> dict:
               "wrt": args.wrt, "x": xs.reshape(-1),
               "y": np.asarray(y, dtype=np.float64).reshape(-1), "dy": dy, "data": data,
               "data_x": np.asarray(wrt_values, dtype=np.float64).reshape(-1) if data else None,
-              "file": args.file}
+              "file": args.file, "regions": None}
     if args.file:
         from bpshell.render.plotfile import save_plot
 
@@ -57,14 +75,19 @@ def _points(session, args: Args, stmt) -> np.ndarray:
     return np.asarray(xs, dtype=np.float64)
 
 
-def _curve(session, args: Args, stmt, xs: np.ndarray):
+def plan_at(session, args: Args, xs: np.ndarray) -> tuple[Builder, Plan]:
+    """The plot's expression as a plan, with the 'wrt' name holding xs."""
     state = session.state
     expr = session.ev.fold(args.expr, state.serial)
     bindings = dict(state.bindings)
     bindings[args.wrt] = Leaf(xs, "", 0, 0)
-    b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last)
+    b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last, state)
     b.graph.root = b.expr(expr, {}, state.serial)
-    plan = Plan(b.graph, session.limits.max_elements)
+    return b, Plan(b.graph, session.limits.max_elements)
+
+
+def _curve(session, args: Args, stmt, xs: np.ndarray):
+    b, plan = plan_at(session, args, xs)
     y = plan.forward()
     if y is None:
         raise BpError("the expression is symbolic here; give its other inputs values",

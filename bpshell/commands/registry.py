@@ -48,7 +48,8 @@ class Command:
     aliases: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     kind: str = ""  # the result kind its renderer draws; the name unless told
-    files: bool = False  # it reads or writes files
+    files: bool | Callable[[Mapping[str, Any]], bool] = False  # it reads or writes files
+    # (a callable says whether one statement's arguments do: 'load moons' reads none)
     hidden: bool = False  # a statement form (assignment, value) rather than a command word
     fields: Mapping[str, object] = field(default_factory=dict)  # the result's fields, typed
     default_file: str = ""  # the file written when none is given ('{name}.svg'), if any
@@ -60,7 +61,7 @@ class Command:
     def paths(self, args: Mapping[str, Any]) -> list[str]:
         """The file names a statement of this command gives (`save F`, `draw y to F`):
         what safe mode refuses. A command that touches no file gives none."""
-        if not self.files:
+        if not self.files or callable(self.files) and not self.files(args):
             return []
         given = [args[p.key] for p in self.grammar
                  if isinstance(p, (RawText, RestPath)) and args.get(p.key)]
@@ -73,7 +74,8 @@ _WORDS: dict[str, Command] = {}  # names and aliases, filled once every module i
 
 def command(name: str, *grammar, summary: str, examples: tuple[str, ...] | list[str],
             group: str, aliases: tuple[str, ...] = (), notes: tuple[str, ...] = (),
-            kind: str = "", files: bool = False, hidden: bool = False,
+            kind: str = "", files: bool | Callable[[Mapping[str, Any]], bool] = False,
+            hidden: bool = False,
             fields: Mapping[str, object] | None = None, default_file: str = ""):
     """Declare a command; the decorated function runs it as fn(session, args, stmt)."""
     if group not in GROUPS:

@@ -68,7 +68,7 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def session_script(session, npz: str | None = None, in_npz=frozenset()) -> str:
+def session_script(session, npz: str | None = None, in_npz: tuple[str, ...] = ()) -> str:
     """The script; leaves named in in_npz are read from the file npz by one `load` line."""
     lines = ["# bpshell session"]
     if session.seed is not None:
@@ -80,14 +80,34 @@ def session_script(session, npz: str | None = None, in_npz=frozenset()) -> str:
     for name, b in session.bindings.items():
         if isinstance(b, Formula):
             lines.append(f"{name} = {to_text(b.expr, literal=literal)}")
+    loaded = _digits_as_loaded(session)
+    if loaded:
+        lines.append("load digits")
     if npz is not None and in_npz:
         lines.append(f"load {npz}  # {', '.join(in_npz)}")
     for name, b in session.bindings.items():
-        if isinstance(b, Leaf) and name not in in_npz:
+        if isinstance(b, Leaf) and name not in loaded and name not in in_npz:
             if np.ndim(b.value) and np.isnan(b.value).any():
                 # an array literal holds numbers only: nan is written as 0, and said so
                 lines.append(f"# {name} held nan, written here as 0")
                 lines.append(f"{name} = {literal(np.nan_to_num(b.value, nan=0.0))}")
                 continue
             lines.append(f"{name} = {literal(b.value)}")
+    params = [n for n in session.params if isinstance(session.bindings.get(n), Leaf)]
+    if params:
+        lines.append(f"param {', '.join(params)}")
     return "\n".join(lines) + "\n"
+
+
+def _digits_as_loaded(session) -> set[str]:
+    """The names `load digits` bound, if all four still hold what it gives: then the
+    script says `load digits` instead of some 100,000 numbers."""
+    from bpshell.numeric.datasets import DIGITS_NAMES, load_digits
+
+    held = [session.bindings.get(n) for n in DIGITS_NAMES]
+    if not all(isinstance(b, Leaf) and b.text == "load digits" for b in held):
+        return set()
+    fresh = load_digits()
+    if all(np.array_equal(b.value, fresh[n]) for n, b in zip(DIGITS_NAMES, held)):
+        return set(DIGITS_NAMES)
+    return set()

@@ -58,7 +58,8 @@ def value(session, args: Args, stmt) -> dict:
             "symbols": sorted(ev.symbols_of(plan)) if v is None else []}
 
 
-@command("def", Signature(), summary="define a function; SymPy derives its derivative",
+@command("def", Signature(doc="the function's name, its parameters, and its body"),
+         summary="define a function; SymPy derives its derivative",
          examples=("def swish(u) = u*sigmoid(u)", "def affine(x, w, b) = x @ w + b"),
          group="values",
          notes=("A body that is elementwise in its parameters alone becomes one op with a "
@@ -113,9 +114,11 @@ def _calls_closure(funcs: dict, fname: str) -> set[str]:
     return out
 
 
-@command("del", Names("names", required=True),
+@command("del", Names("names", required=True, doc="the names or functions to forget"),
          summary="forget names or functions (their users see them as symbols again)",
          examples=("del x", "del apple, n"), group="session",
+         notes=("Formulas that read a deleted name keep their definition and become "
+                "symbolic in it.",),
          fields={"names": list})
 def delete(session, args: Args, stmt) -> dict:
     state = session.state
@@ -142,12 +145,15 @@ def delete(session, args: Args, stmt) -> dict:
 
 @command("vars", summary="every name with its definition and value, and every function",
          examples=("vars",), group="session",
-         fields={"vars": list, "functions": list})
+         notes=("The kind of a name is param (a leaf 'fit' trains), leaf (a value), formula "
+                "(live: follows its inputs) or symbolic (no value yet).",),
+         fields={"vars": list, "functions": list, "mode": str})
 def show_vars(session, args: Args, stmt) -> dict:
     state, ev = session.state, session.ev
     out = []
     for n, b in list(state.bindings.items()):
-        kind = "leaf" if isinstance(b, Leaf) else "formula"
+        kind = ("param" if n in state.params else "leaf") if isinstance(b, Leaf) \
+            else "formula"
         error = None
         try:
             v = ev.value_of(n) if isinstance(b, Formula) else b.value
@@ -159,7 +165,7 @@ def show_vars(session, args: Args, stmt) -> dict:
                     "shape": shape_of(v), "error": error})
     funcs = [{"name": f.name, "params": f.params, "expr": f.text,
               "elementwise": f.op is not None} for f in state.funcs.values()]
-    return {"kind": "vars", "vars": out, "functions": funcs}
+    return {"kind": "vars", "vars": out, "functions": funcs, "mode": state.mode}
 
 
 @command("reset", summary="forget every name, function and the random seed",
@@ -171,8 +177,10 @@ def reset(session, args: Args, stmt) -> dict:
 
 
 @command("seed", Number("seed", integer=True, minimum=0, meta="N",
-                        why="'seed' needs a number: 'seed 0'"),
-         summary="make random values reproducible", examples=("seed 0",), group="session",
+                        why="'seed' needs a number: 'seed 0'", doc="a whole number"),
+         summary="make random values reproducible", examples=("seed 0", "seed 42"),
+         group="session",
+         notes=("randn(...) after 'seed N' gives the same values in every session.",),
          fields={"seed": int})
 def seed(session, args: Args, stmt) -> dict:
     session.state.reseed(args.seed)

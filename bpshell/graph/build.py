@@ -121,12 +121,14 @@ class Builder(sx.Visitor):
     """
 
     def __init__(self, bindings: dict, funcs: dict, cache: dict | None = None,
-                 max_nodes: int = 1_000_000, last=None):
+                 max_nodes: int = 1_000_000, last=None, layers=None):
         self.bindings = bindings
         self.funcs = funcs
         self.cache = cache
         self.max_nodes = max_nodes
         self.last = last
+        self.layers = layers  # the session's layer context, for dropout and batchnorm
+        self.slots: dict[tuple, int] = {}  # calls of stateful layers met so far, by place
         self.graph = Graph()
 
     def _add(self, node: Node) -> int:
@@ -239,6 +241,10 @@ class Builder(sx.Visitor):
     def visit_Transpose(self, ast: sx.Transpose, env: dict[str, int], stmt: int) -> int:
         return self._op(OPS["T"], (self.visit(ast.operand, env, stmt),), (), ast, stmt)
 
+    def visit_Index(self, ast: sx.Index, env: dict[str, int], stmt: int) -> int:
+        return self._op(OPS["index"], (self.visit(ast.operand, env, stmt),), (ast.key,), ast,
+                        stmt)
+
     def visit_ArrayLit(self, ast: sx.ArrayLit, env: dict[str, int], stmt: int) -> int:
         return self._add(Node("const", value=array_literal(ast), pos=ast.pos, stmt=stmt,
                               ast=ast))
@@ -250,6 +256,7 @@ class Builder(sx.Visitor):
         fname = ast.func
         user = self.funcs.get(fname)
         if user is not None:
+            _no_keywords(fname, ast)
             if len(ast.args) != len(user.params):
                 raise BpError(f"{fname} takes {len(user.params)} argument"
                               f"{'s' if len(user.params) != 1 else ''}, "
@@ -264,6 +271,12 @@ class Builder(sx.Visitor):
                 raise BpError(f"{fname}(...) takes numbers or names that have values",
                               *ast.pos)
             raise UnknownName(unknown_function(fname), *ast.pos)
+        if ast.keywords and (not op.params or any(p.most != 1 for p in op.params)):
+            _no_keywords(fname, ast)
+        for kw in ast.keywords:
+            if kw.name in op.inputs:
+                raise BpError(f"{kw.name} is an input of {fname}; write it without its name: "
+                              f"{op.example}", *kw.pos)
         n_in, n_opt = op.arity, len(op.defaults)
         tensor_args = ast.args[:n_in]
         extra = ast.args[n_in:]
@@ -275,19 +288,82 @@ class Builder(sx.Visitor):
             message, first_extra = problem
             raise BpError(message, *(ast.pos if first_extra is None else
                                      extra[first_extra].pos))
+        params = call_params(op, extra, ast)
         args = [self.expr(a, env, stmt) for a in tensor_args]
         for default in op.defaults[len(tensor_args) - (n_in - n_opt):]:
             args.append(self._add(Node("const", value=default, pos=ast.pos, stmt=stmt)))
-        params = tuple(integer_param(a, op, j) for j, a in enumerate(extra))
+        if op.stateful:
+            params = (self._slot(op, ast, stmt), *params)
         return self._op(op, tuple(args), params, ast, stmt)
 
+    def _slot(self, op: Op, ast: sx.Call, stmt: int):
+        """Where this call of a stateful layer keeps its mask or running averages."""
+        from bpshell.ops.layers import Slot
 
-def integer_param(ast, op: Op, j: int = 0) -> int:
-    """Axes and shapes are written as whole numbers in the call (j: which value after the
-    inputs this is, which names the parameter in the message)."""
+        if self.layers is None:
+            raise BpError(f"{op.name} keeps state in the session and cannot be used here",
+                          *ast.pos)
+        place = (stmt, *ast.pos)
+        seen = self.slots.get(place, 0)
+        self.slots[place] = seen + 1
+        return Slot(self.layers, (*place, seen))
+
+
+def _no_keywords(fname: str, ast: sx.Call) -> None:
+    if ast.keywords:
+        raise BpError(f"{fname} takes no keyword arguments", *ast.keywords[0].pos)
+
+
+def call_params(op: Op, extra: list, ast: sx.Call) -> tuple:
+    """The values of an op's parameters in a call: positional ones, then those given by
+    name, which only a declared parameter taking one value accepts (`axis=1`)."""
+    values = [param_value(a, op, j) for j, a in enumerate(extra)]
+    if not ast.keywords:
+        return tuple(values)
+    names = [p.name for p in op.params]
+    if not names or any(p.most != 1 for p in op.params):
+        _no_keywords(op.name, ast)
+    given: dict[int, object] = dict(enumerate(values))
+    for kw in ast.keywords:
+        if kw.name not in names:
+            options = ", ".join(f"{n}=" for n in names)
+            raise BpError(f"{op.name} has no option '{kw.name}'; it takes {options}", *kw.pos)
+        j = names.index(kw.name)
+        if j in given:
+            raise BpError(f"{kw.name} is given twice", *kw.pos)
+        given[j] = _checked(op.params[j], op, kw.value, kw.pos)
+    return tuple(given[j] if j in given else op.params[j].default
+                 for j in range(max(given) + 1))
+
+
+def _checked(param, op: Op, v, pos):
+    """A keyword's value, if it is of the parameter's kind."""
+    if param.kind == "bool":
+        if not isinstance(v, bool):
+            raise BpError(f"{op.name}'s {param.name} is True or False", *pos)
+        return v
+    if v is None and param.default is None:
+        return None
+    if isinstance(v, bool) or v is None:
+        raise BpError(f"{op.name}'s {param.name} must be a number", *pos)
+    if param.kind == "int" and (not abs(v) < 2**63 or v != int(v)):
+        raise BpError(f"{op.name}'s {param.name} must be a whole number", *pos)
+    return int(v) if param.kind == "int" else float(v)
+
+
+def param_value(ast, op: Op, j: int = 0):
+    """The j-th value after a call's inputs, written as a number in the call: a whole
+    number for axes and shapes, any number for a float parameter (dropout's ratio)."""
+    param = param_at(op, j)
     v = _number(ast)
+    if param is not None and param.kind == "float":
+        if v is None:
+            raise BpError(f"{op.name}'s {param.name} must be a number written in the call",
+                          *ast.pos)
+        return float(v)
+    if param is not None and param.kind == "bool":
+        raise BpError(f"write {op.name}'s {param.name} by name: {param.name}=True", *ast.pos)
     if v is None or not abs(v) < 2**63 or v != int(v):
-        param = param_at(op, j)
         what = param.name if param is not None else "parameter"
         raise BpError(f"{op.name}'s {what} must be a whole number", *ast.pos)
     return int(v)
@@ -331,7 +407,7 @@ class _ArrayItems(sx.Visitor):
     def not_a_number(self, node) -> float:
         raise BpError("array literals hold numbers only, like [[1, 2], [3, 4]]", *node.pos)
 
-    visit_Name = visit_Call = visit_Binary = visit_Transpose = not_a_number
+    visit_Name = visit_Call = visit_Binary = visit_Transpose = visit_Index = not_a_number
 
 
 def ShapeErrorAt(message: str, pos) -> BpError:
@@ -341,6 +417,11 @@ def ShapeErrorAt(message: str, pos) -> BpError:
 
 
 def unknown_function(name: str) -> str:
+    from bpshell.language.habits import function_hint
+
+    habit = function_hint(name)
+    if habit is not None:
+        return f"unknown function '{name}'; did you mean {habit}?"
     close = difflib.get_close_matches(name, function_names(), n=1)
     hint = f"; did you mean {close[0]}?" if close else "; 'help functions' lists them"
     return f"unknown function '{name}'{hint}"

@@ -44,11 +44,23 @@ class ArrayLit:
     pos: Pos
 
 
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    """`axis=1` in a call: a declared option of the op, given as a number, True, False or
+    None. Not a subtree: its value is read when the call is built, never evaluated."""
+
+    name: str
+    value: float | bool | None
+    pos: Pos
+    text: str  # the value as written
+
+
 @dataclass(slots=True)
 class Call:
     func: str
     args: list[Expr]
     pos: Pos
+    keywords: tuple[Keyword, ...] = ()
 
 
 @dataclass(slots=True)
@@ -60,7 +72,7 @@ class Unary:
 
 @dataclass(slots=True)
 class Binary:
-    op: str  # "+", "-", "*", "/", "**", "@"
+    op: str  # "+", "-", "*", "/", "**", "@", and the comparisons "<", "<=", "==", ...
     left: Expr
     right: Expr
     pos: Pos
@@ -72,8 +84,19 @@ class Transpose:
     pos: Pos
 
 
-Expr = Num | Name | Const | ArrayLit | Call | Unary | Binary | Transpose
-NODE_TYPES: tuple[type, ...] = (Num, Name, Const, ArrayLit, Call, Unary, Binary, Transpose)
+@dataclass(slots=True)
+class Index:
+    """`x[1:3, 0]`: NumPy's basic indexing with whole numbers and slices written in the
+    brackets (a key of ints and slice objects, known when the statement is parsed)."""
+
+    operand: Expr
+    key: tuple
+    pos: Pos  # the '['
+
+
+Expr = Num | Name | Const | ArrayLit | Call | Unary | Binary | Transpose | Index
+NODE_TYPES: tuple[type, ...] = (Num, Name, Const, ArrayLit, Call, Unary, Binary, Transpose,
+                                Index)
 
 _NONE: tuple = ()
 
@@ -87,13 +110,15 @@ _CHILDREN: dict[type, Callable[[Any], Sequence[Expr]]] = {
     Unary: lambda n: (n.operand,),
     Binary: lambda n: (n.left, n.right),
     Transpose: lambda n: (n.operand,),
+    Index: lambda n: (n.operand,),
 }
 _REBUILD: dict[type, Callable[[Any, list[Expr]], Expr]] = {
     ArrayLit: lambda n, k: ArrayLit(k, n.pos),
-    Call: lambda n, k: Call(n.func, k, n.pos),
+    Call: lambda n, k: Call(n.func, k, n.pos, n.keywords),
     Unary: lambda n, k: Unary(n.op, k[0], n.pos),
     Binary: lambda n, k: Binary(n.op, k[0], k[1], n.pos),
     Transpose: lambda n, k: Transpose(k[0], n.pos),
+    Index: lambda n, k: Index(k[0], n.key, n.pos),
 }
 
 

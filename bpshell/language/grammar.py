@@ -23,10 +23,16 @@ class Part:
     required: bool = False
     meta: str = ""  # how help writes its value: NAME, X, EXPR, FILE
     why: str = ""  # the error when a required part is missing
+    doc: str = ""  # what it does, for `help COMMAND` and `help WORD`
 
     @property
     def usage(self) -> str:
         return " ".join(w for w in (self.word, self.meta) if w)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The words that introduce this part (a choice has several)."""
+        return (self.word,) if self.word else ()
 
     def parse(self, p: Parser, command: str):
         raise NotImplementedError
@@ -64,9 +70,12 @@ class Names(Part):
     """A comma-separated list of names: `wrt W, b`."""
 
     meta: str = "a, b"
+    optional: bool = False  # a positional list that may be left out (`rules [OP, ...]`)
 
     def parse(self, p: Parser, command: str) -> list[str]:
         if self.word is None and p.at("END"):
+            if self.optional:
+                return []
             raise ParseError(f"'{command}' needs a name: '{command} NAME'", *p.tok.pos)
         return p.name_list()
 
@@ -82,6 +91,22 @@ class Expr(Part):
 
     def parse(self, p: Parser, command: str):
         return p.expr()
+
+
+@dataclass(frozen=True)
+class Exprs(Part):
+    """Comma-separated expressions: `report accuracy(y, t), accuracy(y2, t2)`."""
+
+    meta: str = "EXPR, ..."
+
+    def parse(self, p: Parser, command: str) -> list:
+        items = [p.expr()]
+        while p.accept("OP", ","):
+            items.append(p.expr())
+        return items
+
+    def default(self):
+        return []
 
 
 @dataclass(frozen=True)
@@ -112,6 +137,43 @@ class Flag(Part):
 
     def default(self):
         return False
+
+
+@dataclass(frozen=True)
+class Choice(Part):
+    """One of several words, each with an optional number after it: the optimizer of
+    `step` and `fit` (`adam`, `momentum 0.9`, `rmsprop 0.99`). Its value is (word, number
+    or None)."""
+
+    choices: tuple[str, ...] = ()
+    meta: str = "X"
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return self.choices
+
+    @property
+    def usage(self) -> str:
+        return "|".join(self.choices) + f" [{self.meta}]"
+
+    def parse(self, p: Parser, command: str) -> tuple[str, float | None]:
+        word = p.toks[p.i - 1].text
+        if p.at("NUM") or p.at("OP", "-") and p.toks[p.i + 1].kind == "NUM":
+            return word, p.number(word)
+        return word, None
+
+
+@dataclass(frozen=True)
+class Numbers(Part):
+    """Comma-separated numbers after a keyword: `from -7, 2`."""
+
+    meta: str = "A, B"
+
+    def parse(self, p: Parser, command: str) -> list[float]:
+        values = [p.number(self.word or self.key)]
+        while p.accept("OP", ","):
+            values.append(p.number(self.word or self.key))
+        return values
 
 
 @dataclass(frozen=True)
@@ -167,22 +229,22 @@ def is_raw(grammar: Grammar) -> bool:
 def parse_arguments(p: Parser, command: str, grammar: Grammar) -> dict:
     """The arguments of one command from its tokens, by its declared parts."""
     args = {part.key: part.default() for part in grammar}
-    keyword = {part.word: part for part in grammar if part.word}
+    keyword = {w: part for part in grammar for w in part.words}
     for part in grammar:
-        if part.word is None:
+        if part.word is None and not part.words:
             args[part.key] = part.parse(p, command)
     seen: set[str] = set()
     while not p.at("END"):
         tok = p.next()
         part = keyword.get(tok.text) if tok.kind == "NAME" else None
-        if part is None or part.word in seen:
+        if part is None or part.key in seen:
             raise ParseError(_unexpected(tok, command, grammar), *tok.pos)
-        seen.add(part.word)
+        seen.add(part.key)
         args[part.key] = part.parse(p, command)
         if isinstance(part, RestPath):
             break
     for part in grammar:
-        if part.required and part.word and part.word not in seen:
+        if part.required and part.word and part.key not in seen:
             raise ParseError(part.why.format(command=command) if part.why else
                              f"'{command}' needs '{part.usage}'", *p.tok.pos)
     p.end()
@@ -190,7 +252,7 @@ def parse_arguments(p: Parser, command: str, grammar: Grammar) -> dict:
 
 
 def _unexpected(tok, command: str, grammar: Grammar) -> str:
-    options = [f"'{part.usage}'" for part in grammar if part.word]
+    options = [f"'{part.usage}'" for part in grammar if part.words]
     if not options:
         return f"unexpected {describe(tok)}"
     if len(options) <= 3:
@@ -205,14 +267,15 @@ def usage(name: str, grammar: Grammar) -> str:
     out = [name]
     for part in grammar:
         text = part.usage or part.key.upper()
-        out.append(text if part.required or part.word is None and not isinstance(
-            part, RawText) else f"[{text}]")  # a raw part is optional unless required
+        optional = not part.required and (bool(part.words) or isinstance(
+            part, RawText) or getattr(part, "optional", False))  # raw: optional unless required
+        out.append(f"[{text}]" if optional else text)
     return " ".join(out)
 
 
 def option_words(grammar: Grammar) -> tuple[str, ...]:
     """The keywords a command takes, for completion and highlighting."""
-    words = [part.word for part in grammar if part.word]
+    words = [w for part in grammar for w in part.words]
     words += ["to" for part in grammar if isinstance(part, Range)]
     return tuple(dict.fromkeys(words))
 

@@ -14,6 +14,7 @@ from bpshell.language.ast import (
     Call,
     Const,
     Expr,
+    Index,
     Name,
     Num,
     Transpose,
@@ -22,8 +23,9 @@ from bpshell.language.ast import (
     spine,
 )
 
-_PREC = {"+": 10, "-": 10, "*": 20, "/": 20, "@": 20, "**": 40}
-_UNARY, _POSTFIX = 30, 50
+_PREC = {"+": 10, "-": 10, "*": 20, "/": 20, "@": 20, "**": 40,
+         **dict.fromkeys(("<", "<=", ">", ">=", "==", "!="), 5)}
+_UNARY, _POSTFIX, _COMPARE = 30, 50, 5
 
 
 def to_text(node: Expr, parent: int = 0, literal: Callable[[object], str] | None = None) -> str:
@@ -56,7 +58,12 @@ class _Printer(Visitor):
         return "[" + ", ".join(self.visit(i, 0) for i in node.items) + "]"
 
     def visit_Call(self, node: Call, parent: int) -> str:
-        return f"{node.func}(" + ", ".join(self.visit(a, 0) for a in node.args) + ")"
+        args = [self.visit(a, 0) for a in node.args]
+        args += [f"{k.name}={k.text}" for k in node.keywords]
+        return f"{node.func}(" + ", ".join(args) + ")"
+
+    def visit_Index(self, node: Index, parent: int) -> str:
+        return self.visit(node.operand, _POSTFIX) + "[" + key_text(node.key) + "]"
 
     def visit_Transpose(self, node: Transpose, parent: int) -> str:
         return self.visit(node.operand, _POSTFIX) + ".T"
@@ -73,14 +80,26 @@ class _Printer(Visitor):
         base, chain = spine(node)  # a loop over the chain: sums of any length
         p = _PREC[chain[0].op]
         text = self.visit(base, p)
-        for b in chain:
+        for k, b in enumerate(chain):
             q = _PREC[b.op]
-            if p < q:
+            if p < q or k and q == p == _COMPARE:  # comparisons do not chain
                 text = f"({text})"
-            sep = b.op if b.op in "*/" else f" {b.op} "
+            sep = b.op if b.op in ("*", "/") else f" {b.op} "
             text = f"{text}{sep}{self.visit(b.right, q + 1)}"
             p = q
         return f"({text})" if p < parent else text
+
+
+def key_text(key: tuple) -> str:
+    """An index key as written: `1:3, 0`, `::-1`, `:`."""
+
+    def one(k) -> str:
+        if not isinstance(k, slice):
+            return str(k)
+        parts = ["" if v is None else str(v) for v in (k.start, k.stop, k.step)]
+        return ":".join(parts[:2] if k.step is None else parts)
+
+    return ", ".join(one(k) for k in key)
 
 
 def _num_text(v: float) -> str:

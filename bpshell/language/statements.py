@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bpshell.errors import ParseError
-from bpshell.language.grammar import is_raw, option_words, parse_arguments, parse_raw
+from bpshell.language.grammar import Expr, is_raw, option_words, parse_arguments, parse_raw
 from bpshell.language.parser import Parser, check_name
 from bpshell.language.split import Chunk
 from bpshell.language.tokens import tokenize
+from bpshell.ops.table import FOLDED
 
 Pos = tuple[int, int]
 
@@ -68,9 +69,12 @@ def parse_statement(chunk: Chunk, commands: Mapping, max_depth: int = 200) -> St
 def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
     t = p.tok
     nxt = p.toks[p.i + 1] if p.i + 1 < len(p.toks) else t
-    if t.kind == "NAME" and t.text in commands:
+    if t.kind == "NAME" and t.text in commands and not (
+            t.text in FOLDED and nxt.kind == "OP" and nxt.text == "("):  # grad(L, W) * 2
         if nxt.kind == "OP" and nxt.text == "=":
             raise ParseError(f"'{t.text}' is a command; choose another name", *t.pos)
+        if nxt.kind == "OP" and nxt.text == "(" and not _takes_expression(commands[t.text]):
+            raise ParseError(_called_like_a_function(p, t.text), *nxt.pos)
         p.next()
         cmd = commands[t.text]
         return Stmt(cmd.name, t.pos, parse_arguments(p, t.text, cmd.grammar))
@@ -80,8 +84,6 @@ def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
             raise ParseError("'_' holds the last value and cannot be assigned", *t.pos)
         p.next()
         p.next()
-        if p.at("OP", "="):
-            raise ParseError("'==' is not part of the language", *p.tok.pos)
         expr = p.expr()
         p.end()
         return Stmt("assign", t.pos, {"name": name, "expr": expr})
@@ -92,3 +94,22 @@ def _statement(p: Parser, pos: Pos, commands: Mapping) -> Stmt:
         raise ParseError("':' is not part of the language", *p.tok.pos)
     p.end()
     return Stmt("value", pos, {"expr": expr})
+
+
+def _takes_expression(cmd) -> bool:
+    """Whether a command starts with an expression (`diff (a + b)*x wrt x`)."""
+    return bool(cmd.grammar) and cmd.grammar[0].word is None and \
+        isinstance(cmd.grammar[0], Expr)
+
+
+def _called_like_a_function(p: Parser, word: str) -> str:
+    """`grad(price)`: a command is a word, with its arguments after a space."""
+    inner, depth = [], 0
+    for tok in p.toks[p.i + 2:]:
+        if tok.kind == "END" or (tok.text == ")" and depth == 0):
+            break
+        depth += {"(": 1, ")": -1}.get(tok.text, 0) if tok.kind == "OP" else 0
+        inner.append(tok.text)
+    args = " ".join(inner).replace(" ,", ",") or "NAME"
+    return (f"'{word}' is a command, not a function: write it with a space, "
+            f"'{word} {args}'")

@@ -339,6 +339,8 @@ def _edge_rule(op: Op, k: int) -> tuple[int, object]:
     d = loc.numeric[k]
     if not loc.constant[k]:
         return _LOCAL, _step_mask(op, loc, k) or d
+    if d == 0.0:  # a comparison, where's mask: no gradient flows (None, as in PyTorch)
+        return _VJP, None
     if d == 1.0:
         return _PASS, None
     if d == -1.0:

@@ -58,7 +58,8 @@ def picture(plan: Plan, grads: list | None, root: int, *, layers: bool = False,
     if not grads:
         grads = None
     known, total_steps = _known_steps(g, grads, steps)
-    pic = Picture(title=plan.graph.nodes[root].label, forward_only=not with_grads)
+    pic = Picture(title=plan.graph.nodes[root].label, forward_only=not with_grads,
+                  steps_total=total_steps)
     pic.nodes = [_node(plan, i, tuple(members.get(i, ()))) for i in g.ids
                  if groups.get(i, i) == i]
     out_id = len(plan.graph.nodes)
@@ -208,6 +209,8 @@ def edge_gradient(plan: Plan, grads: list, c: int, k: int):
             return None if rule is None else to_plain(rule(g, out, *xs, *node.params))
         loc = local(node.op)
         d = loc.numeric[k]
+        if loc.constant[k] and d == 0.0:  # no gradient flows (a comparison)
+            return None
         ga = g * (d if loc.constant[k] else d(*xs, out))
     shape = np.shape(xs[k])
     if np.shape(ga) != shape:

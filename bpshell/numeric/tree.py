@@ -3,62 +3,62 @@
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
-from bpshell.graph.build import Node
 from bpshell.numeric.passes import Plan, to_plain
-from bpshell.symbolic.derive import X, Y
+from bpshell.symbolic.ledger import Formulas
 
 
-def local_text(node: Node, labels: list[str], out_label: str) -> list[str]:
-    """The node's local derivative for each input, in terms of its output where possible."""
-    op = node.op
-    if op is None:
-        return []
-    if op.vjps is not None:
-        return list(op.rule_text)
-    from bpshell.symbolic.local import local
-
-    loc = local(op)
-    subs = {X[k]: sp.Symbol(lbl) for k, lbl in enumerate(labels)}
-    subs[Y] = sp.Symbol(out_label)
-    out = []
-    for k in range(op.arity):
-        form = loc.output[k] if loc.output[k] is not None else loc.raw[k]
-        if loc.output[k] is None and hasattr(loc.call, "func"):
-            form = sp.diff(loc.call, X[k])
-        out.append(str(form.xreplace(subs)))
-    return out
+def _clean(v):
+    v = to_plain(v)
+    return v + 0.0 if v is not None and not isinstance(v, str) else v
 
 
-def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int) -> dict:
-    """Nested dicts from root; a node met again becomes {"ref": id}. Built iteratively."""
+def _local(f: Formulas, i: int) -> list[dict]:
+    """The node's local derivative for each input: to whom, and the formula."""
+    return [{"to": f.name(e["to"]), "id": e["to"], "form": e["local"],
+             "rule": e["rule"], "mask": e["mask"]} for e in f.locals.get(i, [])]
+
+
+def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int,
+               taken: set[str] = frozenset(), symbolic: dict | None = None) -> dict:
+    """Nested dicts from root; a node met again becomes {"ref": id}. Built iteratively.
+
+    symbolic, for a graph with unbound symbols, holds each node's gradient as an
+    expression (from the symbolic ledger), shown where a numeric tree shows numbers.
+    """
     nodes = plan.graph.nodes
+    f = Formulas(plan.graph, root, taken)
     seen: set[int] = set()
     count = 0
 
     def make(i: int) -> dict:
         node = nodes[i]
-        labels = [nodes[a].label for a in node.args]
-        out_label = node.name or "y"
-        d = {
+        constant = i in f.const and node.kind == "op"
+        grad = None
+        if symbolic is not None:
+            grad = symbolic.get(i)
+        elif grads is not None:
+            grad = _clean(grads[i])
+        return {
             "id": i,
             "name": node.name,
-            "op": node.op.name if node.op else node.kind,
+            "op": "const" if constant else (node.op.name if node.op else node.kind),
             # how the drawing shows the op (×, ReLU), and its ASCII spelling (*) if it has one
-            "label": node.op.label if node.op else None,
-            "symbol": node.op.symbol if node.op else None,
-            "expr": node.label,
-            "local": local_text(node, labels, out_label),
-            "value": to_plain(plan.values[i]),
-            "grad": None if grads is None else to_plain(grads[i]),
+            "label": node.op.label if node.op and not constant else None,
+            "symbol": node.op.symbol if node.op and not constant else None,
+            "expr": f.name(i),
+            "definition": f.definition(i),
+            "local": _local(f, i),
+            "value": _clean(plan.values[i]),
+            "grad": grad,
             "shape": list(np.shape(plan.values[i])) if plan.values[i] is not None else [],
             "children": [],
         }
-        return d
 
     def children(i: int) -> list[int]:
-        # a default argument (leaky_relu's slope) is not drawn
+        # a default argument (leaky_relu's slope) is not drawn, nor what a constant is made of
+        if i in f.const:
+            return []
         return [a for a in nodes[i].args if not (nodes[a].kind == "const" and
                                                  nodes[a].ast is None)]
 
@@ -71,7 +71,7 @@ def build_tree(plan: Plan, grads: list | None, root: int, max_nodes: int) -> dic
         if a in seen:
             parent["children"].append({"ref": a, "name": nodes[a].name,
                                        "op": nodes[a].op.name if nodes[a].op else
-                                       nodes[a].kind, "expr": nodes[a].label})
+                                       nodes[a].kind, "expr": f.name(a)})
             continue
         count += 1
         if count > max_nodes:

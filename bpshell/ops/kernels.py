@@ -123,6 +123,22 @@ def mse(y, t):
     return float(0.5 * np.sum(np.square(np.subtract(y, t))))
 
 
+def accuracy(y, t):
+    """The book's TwoLayerNet.accuracy: the fraction of rows whose arg-max is the label.
+
+    t is one integer label per row, or one-hot (its arg-max is the label). Ties go to the
+    first largest score, as np.argmax breaks them.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 0:
+        raise ValueError("accuracy needs scores with one column per class")
+    check_targets(y, t)
+    guess = np.argmax(y, axis=-1)
+    label = _label_index(y, t) if is_labels(y, t) else \
+        np.argmax(np.reshape(t, np.shape(y)), axis=-1)
+    return float(np.mean(guess == label))
+
+
 def onehot_of(x, t):
     """One-hot rows for integer labels t, shaped like x."""
     out = np.zeros(np.shape(x))
@@ -132,3 +148,18 @@ def onehot_of(x, t):
     else:
         np.put_along_axis(out, ti[..., None], 1.0, axis=-1)
     return out
+
+
+def comparison(ufunc):
+    """A comparison as 0/1 floats (NumPy gives booleans; the language computes in float64)."""
+
+    def compare(a, b):
+        return np.asarray(ufunc(a, b), dtype=np.float64)[()]
+
+    compare.__name__ = ufunc.__name__
+    return compare
+
+
+def where(c, a, b):
+    """a where c is not 0, else b: the mask of `where(x > 0, x, 0)` is a comparison's 0/1."""
+    return np.where(np.not_equal(c, 0), a, b)[()]

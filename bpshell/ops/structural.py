@@ -103,7 +103,8 @@ def _axis(x, axis):
         return None
     nd = np.ndim(x)
     if not -nd <= axis < nd:
-        raise ValueError(f"axis {axis} is out of range for an array of {nd} dimensions")
+        raise ValueError(f"axis {axis} is out of range for an array with {nd} "
+                         f"ax{'is' if nd == 1 else 'es'}")
     return axis % nd
 
 
@@ -209,3 +210,203 @@ def matmul_shape(sa: tuple, sb: tuple) -> tuple:
     if len(sb) == 1:
         out = out[:-1]
     return out
+
+
+# ---------------------------------------------------------------- reductions with options
+#
+# Every reduction takes NumPy's (axis=None, keepdims=False). Its rule first puts the reduced
+# axis back into the upstream gradient (`_restore`), so one rule serves both spellings.
+
+
+def no_gradient(g, out, *args):
+    """Inputs that take no gradient: comparisons' operands, argmax's input, where's mask."""
+    return None
+
+
+def _restore(g, x, axis, keepdims: bool):
+    """The upstream gradient with the reduced axis put back, so it broadcasts against x."""
+    axis = _axis(x, axis)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return g
+
+
+def total_keep(x, axis=None, keepdims=False):
+    return np.sum(x, axis=_axis(x, axis), keepdims=keepdims)[()]
+
+
+def total_keep_vjp(g, out, x, axis=None, keepdims=False):
+    return np.broadcast_to(_restore(g, x, axis, keepdims), np.shape(x))
+
+
+def _count(x, axis) -> int:
+    axis = _axis(x, axis)
+    return np.size(x) if axis is None else np.shape(x)[axis]
+
+
+def mean_keep(x, axis=None, keepdims=False):
+    """The sum over the count (np.mean without its warning for an empty slice)."""
+    return np.true_divide(np.sum(x, axis=_axis(x, axis), keepdims=keepdims),
+                          _count(x, axis))[()]
+
+
+def mean_keep_vjp(g, out, x, axis=None, keepdims=False):
+    return np.broadcast_to(_restore(g, x, axis, keepdims) / _count(x, axis), np.shape(x))
+
+
+def _extreme(reduce, x, axis, keepdims):
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0 and axis is not None:  # max(x, 0) typed for ReLU
+        raise ValueError(f"a scalar has no axis {axis}; max(x, 0) is NumPy's max along axis "
+                         "0, and the elementwise larger of x and 0 is maximum(x, 0); did you "
+                         "mean relu(x)?")
+    if x.size == 0:
+        raise ValueError("the max or min of an empty array is undefined")
+    return reduce(x, axis=_axis(x, axis), keepdims=keepdims)[()]
+
+
+def amax(x, axis=None, keepdims=False):
+    return _extreme(np.max, x, axis, keepdims)
+
+
+def amin(x, axis=None, keepdims=False):
+    return _extreme(np.min, x, axis, keepdims)
+
+
+def extreme_vjp(g, out, x, axis=None, keepdims=False):
+    """The gradient goes to the elements equal to the max (min); ties share it evenly.
+
+    This is PyTorch's rule for torch.amax / torch.amin and for torch.max(x) without a dim
+    (`evenly_distribute_backward`); torch.max(x, dim) instead gives it all to the index
+    it returns.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    hit = np.equal(x, _restore(out, x, axis, keepdims))
+    count = np.sum(hit, axis=_axis(x, axis), keepdims=True)
+    return np.where(hit, _restore(g, x, axis, keepdims) / count, 0.0)
+
+
+def var(x, axis=None, keepdims=False):
+    """NumPy's variance (ddof 0: divided by n, as the book's batch norm computes it)."""
+    x = np.asarray(x, dtype=np.float64)
+    mu = mean_keep(x, axis, True)
+    return mean_keep(np.square(x - mu), axis, keepdims)
+
+
+def var_vjp(g, out, x, axis=None, keepdims=False):
+    x = np.asarray(x, dtype=np.float64)
+    mu = mean_keep(x, axis, True)
+    return _restore(g, x, axis, keepdims) * 2.0 * (x - mu) / _count(x, axis)
+
+
+def std(x, axis=None, keepdims=False):
+    return np.sqrt(var(x, axis, keepdims))
+
+
+def std_vjp(g, out, x, axis=None, keepdims=False):
+    """d std = d var / (2 std); 0 where std is 0, as PyTorch's std_backward masks it."""
+    with np.errstate(all="ignore"):
+        gv = np.where(np.equal(out, 0), 0.0, np.divide(g, np.multiply(2.0, out)))
+    return var_vjp(gv, out, x, axis, keepdims)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) with the max taken out first: finite for logits of any size."""
+    x = np.asarray(x, dtype=np.float64)
+    ax = _axis(x, axis)
+    if x.size == 0:
+        return np.log(np.sum(np.exp(x), axis=ax, keepdims=keepdims))[()]
+    m = np.max(x, axis=ax, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    s = np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True)) + m
+    if not keepdims:
+        s = s.reshape(()) if ax is None else np.squeeze(s, axis=ax)
+    return s[()]
+
+
+def logsumexp_vjp(g, out, x, axis=None, keepdims=False):
+    """softmax(x) along the axis, times the upstream gradient."""
+    x = np.asarray(x, dtype=np.float64)
+    return _restore(g, x, axis, keepdims) * np.exp(x - _restore(out, x, axis, keepdims))
+
+
+def _arg(reduce, x, axis, keepdims):
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        raise ValueError("argmax and argmin need at least one element")
+    return reduce(x, axis=_axis(x, axis), keepdims=keepdims).astype(np.float64)[()]
+
+
+def argmax(x, axis=None, keepdims=False):
+    """The index of the largest element (the first one on ties), as a float."""
+    return _arg(np.argmax, x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _arg(np.argmin, x, axis, keepdims)
+
+
+# ---------------------------------------------------------------- joining and indexing
+
+
+def concat(a, b, axis=0):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("concat joins arrays; a scalar has no axis to join along")
+    return np.concatenate((a, b), axis=_axis(a, axis))
+
+
+def concat_da(g, out, a, b, axis=0):
+    ax = _axis(a, axis)
+    return np.take(g, np.arange(np.shape(a)[ax]), axis=ax)
+
+
+def concat_db(g, out, a, b, axis=0):
+    ax = _axis(a, axis)
+    n = np.shape(a)[ax]
+    return np.take(g, np.arange(n, np.shape(g)[ax]), axis=ax)
+
+
+def stack(a, b, axis=0):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    nd = a.ndim + 1
+    if not -nd <= axis < nd:
+        raise ValueError(f"axis {axis} is out of range for stacking arrays with {a.ndim} "
+                         "axes")
+    return np.stack((a, b), axis=axis)
+
+
+def stack_da(g, out, a, b, axis=0):
+    return np.take(g, 0, axis=axis)
+
+
+def stack_db(g, out, a, b, axis=0):
+    return np.take(g, 1, axis=axis)
+
+
+def _check_key(x, key: tuple) -> None:
+    """Index errors in words a learner reads (NumPy's mention dimensions and bounds)."""
+    nd = np.ndim(x)
+    if nd == 0:
+        raise IndexError("a scalar has no entries to index")
+    if len(key) > nd:
+        raise IndexError(f"{len(key)} indices for an array with {nd} "
+                         f"ax{'is' if nd == 1 else 'es'}")
+    for axis, k in enumerate(key):
+        n = np.shape(x)[axis]
+        if not isinstance(k, slice) and not -n <= k < n:
+            raise IndexError(f"index {k} is out of range for axis {axis}, which has {n} "
+                             f"entr{'y' if n == 1 else 'ies'}")
+
+
+def index(x, key):
+    """x[key], NumPy's basic indexing (whole numbers and slices): a copy, never a view."""
+    _check_key(x, key)
+    return np.array(np.asarray(x, dtype=np.float64)[key])[()]
+
+
+def index_vjp(g, out, x, key):
+    """The upstream gradient scattered back into zeros shaped like x."""
+    d = np.zeros(np.shape(x))
+    d[key] = g
+    return d

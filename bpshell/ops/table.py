@@ -19,21 +19,27 @@ from typing import Literal
 
 import numpy as np
 
-from bpshell.ops import kernels
+from bpshell.ops import kernels, layers
 from bpshell.ops import structural as st
 
-Growth = Literal["broadcast", "matmul", "none"]
-GROWTHS = ("broadcast", "matmul", "none")
+Growth = Literal["broadcast", "matmul", "concat", "none"]
+GROWTHS = ("broadcast", "matmul", "concat", "none")
 
 
 @dataclass(frozen=True)
 class Param:
-    """Trailing whole numbers of a call that are not inputs: sum's axis, reshape's shape."""
+    """Trailing values of a call that are not inputs: sum's axis, reshape's shape.
+
+    A parameter that takes one value may also be given by its name (`axis=1`,
+    `keepdims=True`); that is the only place keyword arguments are accepted.
+    """
 
     name: str
     least: int = 0  # how many values the call must give
     most: int | None = 1  # how many it may give; None: any number
     doc: str = ""  # what the values are, for messages ("the new shape")
+    kind: Literal["int", "bool", "float"] = "int"
+    default: object = None  # the value when a later parameter is given and this one not
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +73,7 @@ class Op:
     kink: str | None = None  # where the derivative takes a convention
     user: bool = False
     body_text: str = ""  # user functions: the definition as written
+    stateful: bool = False  # its kernels take a layers.Slot after the inputs (dropout)
 
     def __post_init__(self) -> None:
         """A missing declaration fails here, when the op is made, not in a later stage."""
@@ -110,6 +117,9 @@ def _same(sp, a):
 
 
 _AXIS = (Param("axis", 0, 1, "one axis"),)
+_REDUCE = (Param("axis", 0, 1, "one axis"),
+           Param("keepdims", 0, 1, "keepdims=True or False", "bool", False))
+_JOIN = (Param("axis", 0, 1, "one axis", default=0),)
 _UNARY, _BINARY = ("x",), ("a", "b")
 _CE_DELTA = "1e-7"  # kernels.CE_DELTA, as SymPy reads it exactly
 
@@ -151,18 +161,91 @@ op("leaky_relu", ("x", "slope"), kernels.leaky_relu,
 op("softplus", _UNARY, kernels.softplus, "log(1 + exp(x)), stable at any x", "softplus(x)",
    "softplus", "broadcast", lambda sp, x: sp.log(1 + sp.exp(x)), named=True)
 
+# -- comparisons: 0/1 values whose derivative is 0, so no gradient flows through them
+for _name, _sym, _np, _rel in (
+        ("lt", "<", np.less, lambda sp, a, b: a < b),
+        ("le", "<=", np.less_equal, lambda sp, a, b: a <= b),
+        ("gt", ">", np.greater, lambda sp, a, b: a > b),
+        ("ge", ">=", np.greater_equal, lambda sp, a, b: a >= b),
+        ("eq", "==", np.equal, lambda sp, a, b: sp.Eq(a, b)),
+        ("ne", "!=", np.not_equal, lambda sp, a, b: sp.Ne(a, b))):
+    op(_name, _BINARY, kernels.comparison(_np), f"1 where a {_sym} b, else 0; no gradient",
+       f"x {_sym} 0", _sym, "broadcast",
+       lambda sp, a, b, rel=_rel: sp.Piecewise((1, rel(sp, a, b)), (0, True)), symbol=_sym)
+op("where", ("c", "a", "b"), kernels.where, "a where c is not 0, else b (c gets no gradient)",
+   "where(x > 0, x, 0)", "where", "broadcast",
+   lambda sp, c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True)))
+op("maximum", _BINARY, np.maximum, "elementwise larger of a and b (ReLU is maximum(x, 0)); "
+   "at a tie each gets half the gradient, as in PyTorch", "maximum(x, 0)", "maximum",
+   "broadcast", lambda sp, a, b: sp.Max(a, b), kink="maximum at a = b: half to each")
+op("minimum", _BINARY, np.minimum, "elementwise smaller of a and b; half the gradient each "
+   "at a tie", "minimum(x, 1)", "minimum", "broadcast", lambda sp, a, b: sp.Min(a, b),
+   kink="minimum at a = b: half to each")
+
+# -- the book's chapter 6 layers, which keep state in the session (ops/layers.py)
+op("dropout", _UNARY, layers.dropout, "the book's Dropout: x * mask (mask = rand > ratio, "
+   "drawn from the session's seed) in training, x * (1 - ratio) in evaluation",
+   "dropout(x, 0.5)", "Dropout", "none", vjps=(layers.dropout_vjp,),
+   rule_text=("dX = dY * mask (the forward pass's), or dY * (1 - ratio) in eval mode",),
+   params=(Param("ratio", 0, 1, "the ratio dropped", "float", 0.5),), stateful=True)
+op("batchnorm", ("x", "gamma", "beta"), layers.batchnorm,
+   "the book's BatchNormalization over the batch (axis 0), eps 10e-7; running mean and "
+   "variance in eval mode", "batchnorm(x, gamma, beta)", "BatchNorm", "none",
+   vjps=(layers.batchnorm_dx, layers.batchnorm_dgamma, layers.batchnorm_dbeta),
+   rule_text=("dX = the book's backward: (dxc - sum(dxc, 0) / N), Figure 6-17",
+              "dgamma = sum(xn * dY, axis=0)", "dbeta = sum(dY, axis=0)"),
+   params=(Param("momentum", 0, 1, "the running averages' momentum", "float", 0.9),),
+   stateful=True)
+
 # -- structural ops
 op("matmul", ("A", "B"), st.matmul, "matrix product", "X @ W", "dot", "matmul", symbol="@",
    vjps=(st.matmul_da, st.matmul_db), rule_text=("dA = dY @ B.T", "dB = A.T @ dY"),
    rule_shapes=True, mismatch="the inner dimensions must agree")
 op("T", _UNARY, st.transpose, "transpose (reverses the axes)", "W.T", "T", "none", _same,
    symbol=".T", vjps=(st.transpose_vjp,), rule_text=("dX = dY.T",))
-op("sum", _UNARY, st.total, "sum of all elements, or along an axis: sum(x, 0)", "sum(x, 0)",
-   "sum", "none", _same, vjps=(st.total_vjp,),
-   rule_text=("dX = dY broadcast back to X's shape",), params=_AXIS)
-op("mean", _UNARY, st.mean, "mean of all elements, or along an axis: mean(x, 0)", "mean(x)",
-   "mean", "none", _same, vjps=(st.mean_vjp,),
-   rule_text=("dX = dY / n broadcast back to X's shape",), params=_AXIS)
+op("sum", _UNARY, st.total_keep, "sum of all elements, or along an axis: "
+   "sum(x, axis=1, keepdims=True)", "sum(x, axis=0)", "sum", "none", _same,
+   vjps=(st.total_keep_vjp,), rule_text=("dX = dY broadcast back to X's shape",),
+   params=_REDUCE)
+op("mean", _UNARY, st.mean_keep, "mean of all elements, or along an axis: mean(x, axis=0)",
+   "mean(x)", "mean", "none", _same, vjps=(st.mean_keep_vjp,),
+   rule_text=("dX = dY / n broadcast back to X's shape",), params=_REDUCE)
+op("max", _UNARY, st.amax, "largest element, or along an axis (NumPy's max: max(x, 0) is "
+   "axis 0; ReLU's elementwise max is maximum(x, 0), or relu(x)); ties share the gradient "
+   "evenly",
+   "max(x, axis=1)", "max", "none", _same, vjps=(st.extreme_vjp,),
+   rule_text=("dX = dY where X equals the max, split evenly among ties, else 0",),
+   params=_REDUCE)
+op("min", _UNARY, st.amin, "smallest element, or along an axis; ties share the gradient",
+   "min(x, axis=0)", "min", "none", _same, vjps=(st.extreme_vjp,),
+   rule_text=("dX = dY where X equals the min, split evenly among ties, else 0",),
+   params=_REDUCE)
+op("var", _UNARY, st.var, "variance, divided by n as NumPy's (ddof 0; torch.var divides "
+   "by n - 1 unless correction=0)", "var(x, axis=0)", "var", "none", vjps=(st.var_vjp,),
+   rule_text=("dX = dY * 2 * (X - mean(X)) / n",), params=_REDUCE)
+op("std", _UNARY, st.std, "standard deviation, sqrt(var(x)); its gradient is 0 where it is 0, "
+   "as in PyTorch", "std(x, axis=0)", "std", "none", vjps=(st.std_vjp,),
+   rule_text=("dX = dY * (X - mean(X)) / (n * std)",), params=_REDUCE)
+op("logsumexp", _UNARY, st.logsumexp, "log(sum(exp(x))), stable at any x",
+   "logsumexp(x, axis=1)", "logsumexp", "none", vjps=(st.logsumexp_vjp,),
+   rule_text=("dX = dY * softmax(X) along the axis",), params=_REDUCE)
+op("argmax", _UNARY, st.argmax, "index of the largest element (the first on ties), as "
+   "np.argmax; no gradient", "argmax(y, axis=1)", "argmax", "none",
+   vjps=(st.no_gradient,), rule_text=("no gradient (an index)",), params=_REDUCE)
+op("argmin", _UNARY, st.argmin, "index of the smallest element; no gradient",
+   "argmin(y, axis=1)", "argmin", "none", vjps=(st.no_gradient,),
+   rule_text=("no gradient (an index)",), params=_REDUCE)
+op("concat", _BINARY, st.concat, "a and b joined along an existing axis (0 unless given)",
+   "concat(a, b, axis=0)", "concat", "concat", vjps=(st.concat_da, st.concat_db),
+   rule_text=("dA = dY's first part along the axis", "dB = dY's second part along the axis"),
+   params=_JOIN, mismatch="they must agree on every axis but the one joined")
+op("stack", _BINARY, st.stack, "a and b stacked along a new axis (0 unless given)",
+   "stack(a, b, axis=0)", "stack", "concat", vjps=(st.stack_da, st.stack_db),
+   rule_text=("dA = dY's slice 0 along the new axis", "dB = dY's slice 1 along the new axis"),
+   params=_JOIN, mismatch="they must have the same shape")
+op("index", _UNARY, st.index, "x[0], x[1, 2], x[:, 0], x[1:3], x[-1]: NumPy's indexing",
+   "x[:, 0]", "[ ]", "none", symbol="[ ]", vjps=(st.index_vjp,),
+   rule_text=("dX = zeros shaped like X, with dY put back where X was read",))
 op("reshape", _UNARY, st.reshape, "new shape, same elements: reshape(x, 50, 1)",
    "reshape(x, 50, 1)", "reshape", "none", _same, vjps=(st.reshape_vjp,),
    rule_text=("dX = reshape(dY, shape of X)",),
@@ -187,6 +270,10 @@ op("softmax_cross_entropy", ("x", "t"), kernels.softmax_cross_entropy,
 op("mse", ("y", "t"), kernels.mse, "the book's mean_squared_error: 0.5 * sum((y - t)**2)",
    "mse(y, t)", "mse", "broadcast", lambda sp, y, t: sp.Rational(1, 2) * (y - t) ** 2,
    vjps=(st.mse_dy, st.mse_dt), rule_text=("dY = y - t", "dT = t - y"))
+op("accuracy", ("y", "t"), kernels.accuracy,
+   "the fraction of rows whose arg-max is the label (t labels or one-hot); no gradient",
+   "accuracy(y, t)", "accuracy", "broadcast", vjps=(None, None),
+   rule_text=("no gradient: a count of right answers", "no gradient"), label_inputs=("t",))
 op("id", _UNARY, st.identity, "the same value under another name", "y = x", "=", "none",
    _same, symbol="=", vjps=(st.identity_vjp,), rule_text=("dX = dY",))
 
@@ -195,9 +282,17 @@ OPERATOR_ONLY = frozenset(name for name, o in OPS.items() if o.symbol)
 BINARY = {o.symbol: o for o in OPS.values() if o.symbol and o.arity == 2}
 
 
+# Calls that are neither ops nor constructors: computed from the session's values when the
+# statement is entered (bpshell.evaluate folds them), so what they bind is a value.
+FOLDED = {
+    "grad": ("the gradient of L with respect to W at the current values, shaped like W; "
+             "a value, not a live formula", "dW = grad(loss, W)"),
+}
+
+
 def function_names() -> list[str]:
-    """Everything a call may name: ops written as functions, then constructors."""
-    return [n for n in OPS if n not in OPERATOR_ONLY] + list(CONSTRUCTORS)
+    """Everything a call may name: ops written as functions, constructors, folded calls."""
+    return [n for n in OPS if n not in OPERATOR_ONLY] + list(CONSTRUCTORS) + list(FOLDED)
 
 
 def param_at(o: Op, j: int) -> Param | None:
@@ -241,6 +336,8 @@ def output_size(o: Op, xs: Sequence) -> int | None:
     """
     if o.grows == "none":
         return None
+    if o.grows == "concat":  # joined: as many elements as the inputs together
+        return sum(math.prod(np.shape(x)) for x in xs)
     shapes = [np.shape(x) for k, x in enumerate(xs) if not holds_labels(o, k, xs)]
     if o.grows == "matmul":
         return math.prod(st.matmul_shape(*shapes))
@@ -286,6 +383,31 @@ def _onehot(rng, labels, classes):
     return np.eye(k)[labels.astype(np.int64)]
 
 
+def _scaled_normal(gain: float):
+    """randn(n_in, n_out) * sqrt(gain / n_in): the book's Xavier (gain 1) and He (gain 2)."""
+
+    def make(rng, n_in, n_out):
+        n, m = _dims([n_in, n_out])
+        if n == 0:
+            raise ValueError("n_in must be at least 1")
+        return rng.standard_normal((n, m)) * np.sqrt(gain / n)
+
+    return make
+
+
+def _arange(rng, *args):
+    for a in args:
+        if not np.isfinite(a):
+            raise ValueError("arange needs finite numbers")
+    if len(args) == 3 and float(args[2]) == 0:
+        raise ValueError("arange's step cannot be 0")
+    return np.arange(*(float(a) for a in args))
+
+
+def _eye(rng, n, m=None):
+    return np.eye(*_dims([n] if m is None else [n, m]))
+
+
 CONSTRUCTORS: dict[str, Constructor] = {c.name: c for c in (
     Constructor("randn", lambda rng, *a: rng.standard_normal(_dims(a)),
                 "standard normal random values of the given shape", "randn(2, 3)", (0, 8)),
@@ -297,16 +419,34 @@ CONSTRUCTORS: dict[str, Constructor] = {c.name: c for c in (
                 "linspace(0, 2, 50)", (2, 3)),
     Constructor("onehot", _onehot, "one-hot rows for integer labels", "onehot([0, 2], 3)",
                 (2, 2)),
+    Constructor("rand", lambda rng, *a: rng.random(_dims(a)),
+                "uniform random values in [0, 1) of the given shape", "rand(2, 3)", (0, 8)),
+    Constructor("eye", _eye, "the identity matrix (n x n, or n x m)", "eye(3)", (1, 2)),
+    Constructor("arange", _arange, "start, start + step, ... below stop, as np.arange",
+                "arange(0, 10, 2)", (1, 3)),
+    Constructor("xavier", _scaled_normal(1.0), "weights randn(n_in, n_out) * sqrt(1/n_in): "
+                "the book's Xavier initial value (for sigmoid and tanh)", "xavier(100, 100)",
+                (2, 2)),
+    Constructor("he", _scaled_normal(2.0), "weights randn(n_in, n_out) * sqrt(2/n_in): He's "
+                "initial value (for ReLU)", "he(100, 100)", (2, 2)),
 )}
 
 
 def element_count(name: str, args) -> int:
     """Elements a constructor would allocate, known before anything is allocated."""
-    if name in ("randn", "zeros", "ones"):
+    if name in ("randn", "zeros", "ones", "rand", "xavier", "he"):
         n = 1
         for a in args:
             n *= max(int(a), 0)
         return n
+    if name == "eye":
+        return max(int(args[0]), 0) * max(int(args[-1]), 0)
+    if name == "arange":
+        start, stop, step = (0.0, *args, 1.0)[-3:] if len(args) == 1 else \
+            ((*args, 1.0) if len(args) == 2 else args)
+        if float(step) == 0:
+            return 0  # refused by arange itself, with its reason
+        return max(int(np.ceil((float(stop) - float(start)) / float(step))), 0)
     if name == "linspace":
         return int(args[2]) if len(args) > 2 else 50
     if name == "onehot":

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # style names, mapped to colours by render_rich.STYLES
-NAME, OP, NUM, GRAD, DERIV, DIM, OK, BAD, ERR, HEAD, WARN, SYM = (
-    "name", "op", "num", "grad", "deriv", "dim", "ok", "bad", "err", "head", "warn", "sym")
+NAME, OP, NUM, GRAD, DERIV, DIM, OK, BAD, ERR, HEAD, WARN, SYM, CURRENT = (
+    "name", "op", "num", "grad", "deriv", "dim", "ok", "bad", "err", "head", "warn", "sym",
+    "current")
 
 Seg = tuple[str, str]  # (text, style name or "")
 

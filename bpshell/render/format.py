@@ -7,7 +7,8 @@ unwrapped lines, up to the print limit (`max_print_elements`); for a terminal it
 summarized past a thousand elements. Past the print limit a value is summarized
 everywhere, so that showing a result stays within the statement's bounds: NumPy's
 printing is quadratic in the length of a line and of the whole text (100,000 elements
-take about 10 s, 9 million would take days).
+take about 10 s, 9 million would take days). --json writes every element up to a million
+(JSON_WHOLE, or the print limit if that is higher).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import sys
 from dataclasses import dataclass
 
 WHOLE_WIDTH = 1 << 30  # NumPy's line width for a pipe: rows are never wrapped
-PRINT_LIMIT = 10_000  # elements of one value printed whole (Limits.max_print_elements)
+# past this many elements (NumPy's own threshold) a pipe gets NumPy's summary, corners and
+# '...', too: the book's 1000 x 100 batch printed whole is 100,000 numbers no reader wants
+PRINT_LIMIT = 1000  # elements of one value printed whole (Limits.max_print_elements)
+WHOLE_LIMIT = PRINT_LIMIT
 TERMINAL_THRESHOLD = 1000  # a terminal summarizes past this many elements, as NumPy does
 
 
@@ -106,7 +110,7 @@ def print_limit_note(v, style: Style) -> str | None:
     if not style.whole and style.print_limit >= TERMINAL_THRESHOLD:
         return None  # a terminal's usual summary, as NumPy's: a pipe shows every element
     return (f"summarized: over the print limit of {style.print_limit:,} elements "
-            "(--max-print-elements N or BPSHELL_MAX_PRINT_ELEMENTS=inf prints all)")
+            "(--max-print-elements inf prints all)")
 
 
 def summary(v, style: Style) -> str:

@@ -2,11 +2,11 @@
 
 JSON has no arrays of float64 and no infinities, so two conversions are made: NumPy
 arrays become nested lists, and the non-finite floats inf, -inf and nan become the
-strings "inf", "-inf" and "nan" (anywhere, inside arrays too). An array of more elements
-than the print limit becomes an object instead, `{"summary": ..., "shape": ...,
-"elements": ..., "note": ...}`, as the text output summarizes it: writing 9 million
-numbers would take longer and more memory than the statement that made them. Every
-other value is passed through as the engine produced it.
+strings "inf", "-inf" and "nan" (anywhere, inside arrays too). An array of more than a
+million elements (JSON_WHOLE, or the print limit when that is higher) becomes an object
+instead, `{"summary": ..., "shape": ..., "elements": ..., "note": ...}`: writing 9
+million numbers would take longer and more memory than the statement that made them.
+Every other value is passed through as the engine produced it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import math
 from typing import Any
 
 from bpshell.render.safe import json_safe
+
+JSON_WHOLE = 1_000_000  # elements of one array always written whole (20 MB of JSON)
 
 
 def jsonable(value: Any, limit: float = math.inf) -> Any:
@@ -59,5 +61,6 @@ def dumps(result: dict, print_limit: float = math.inf) -> str:
     Control characters are escaped, C1 and bidi controls too, so that a terminal reading
     the JSON obeys none of them; the value decoded is the same.
     """
-    return json_safe(json.dumps(jsonable(result, print_limit), ensure_ascii=False,
+    limit = max(print_limit, JSON_WHOLE)
+    return json_safe(json.dumps(jsonable(result, limit), ensure_ascii=False,
                                 allow_nan=False))

@@ -72,7 +72,26 @@ class Output:
 
     # ------------------------------------------------------------ showing
     def show(self, result: dict) -> None:
+        if result.get("kind") == "set" and result.get("ok", True):
+            self.reconfigure(result.get("changed") or {})
         self.items(items_for(result, self.style))
+
+    def reconfigure(self, changed: dict) -> None:
+        """`set color ...` and `set ascii ...` take effect from the next result on."""
+        if "color" in changed:
+            tty = self.options.terminal
+            mode = changed["color"]
+            self.options.rich = mode == "always" or (mode == "auto" and tty)
+            self.options.color = mode == "always" or (
+                mode == "auto" and tty and not os.environ.get("NO_COLOR"))
+            self._console = None
+        if "ascii" in changed:
+            from bpshell.render.format import unicode_ok
+
+            self.options.unicode = not changed["ascii"] and unicode_ok(self.out)
+            self._console = None
+        self.style = Style(unicode=self.options.unicode, whole=self.style.whole,
+                           width=self.style.width)
 
     def items(self, items: list[Item], record: bool = True, stream: TextIO | None = None,
               plain: bool = False) -> None:
@@ -95,6 +114,23 @@ class Output:
                 target.flush()
         except OSError as e:  # the reader went away (| head), a full disk: stop the run
             raise OutputClosed(e) from None
+
+    def render(self, items: list[Item]) -> str:
+        """Items as the terminal would show them (ANSI codes when drawn by rich), unwritten."""
+        if not self.options.rich:
+            return to_text(items, self.options.unicode)
+        from rich.console import Console
+
+        from bpshell.render.rich_backend import renderable
+
+        buf = io.StringIO()
+        console = Console(file=buf if self.options.unicode else _AsciiStream(buf),
+                          width=self.style.width, force_terminal=True,
+                          highlight=False, no_color=not self.options.color,
+                          color_system="auto" if self.options.color else None)
+        for item in items:
+            console.print(renderable(item, self.options.unicode))
+        return buf.getvalue()
 
     def echo(self, source: str, show: bool = True) -> None:
         """The statement as typed, `>>> x = 2`, before its result (--echo, and transcripts)."""

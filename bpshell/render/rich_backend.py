@@ -30,6 +30,7 @@ STYLES = {
     "head": "bold",
     "warn": "bold yellow",
     "sym": "blue",
+    "current": "reverse bold",  # the node a step-through is at
     "": "",
 }
 
@@ -62,12 +63,15 @@ def _table(t: Table, unicode: bool) -> RenderableType:
     table = RichTable(box=box.SIMPLE_HEAD if unicode else box.ASCII, show_header=bool(t.columns),
                       show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
     ncols = max([len(t.columns)] + [len(r) for r in t.rows])
+    while ncols > len(t.columns) and all(len(r) < ncols or not _filled(r[ncols - 1])
+                                         for r in t.rows):
+        ncols -= 1  # rich folds the column before a trailing column that is all empty
     for k in range(ncols):
         table.add_column(visible(t.columns[k]) if k < len(t.columns) else "", style=None,
                          header_style="bold", overflow="fold")
     styles = t.styles + [""] * ncols
     for row in t.rows:
-        table.add_row(*[_cell(c, styles[k]) for k, c in enumerate(row)])
+        table.add_row(*[_cell(c, styles[k]) for k, c in enumerate(row[:ncols])])
     parts: list[RenderableType] = []
     if t.title is not None:
         parts.append(text(t.title))
@@ -75,6 +79,10 @@ def _table(t: Table, unicode: bool) -> RenderableType:
     from rich.console import Group
 
     return Group(*parts)
+
+
+def _filled(cell) -> bool:
+    return bool(cell.plain if isinstance(cell, Line) else cell)
 
 
 def _tree(root: TreeNode) -> Tree:

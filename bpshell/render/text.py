@@ -8,7 +8,9 @@ no control character reaches the terminal and columns still line up.
 
 from __future__ import annotations
 
-from bpshell.render.doc import Item, Line, Table, TreeNode, cell_text
+import re
+
+from bpshell.render.doc import DERIV, Item, Line, Table, TreeNode, cell_text
 from bpshell.render.safe import visible
 
 UNICODE_GUIDES = ("├── ", "└── ", "│   ", "    ", "─")
@@ -86,3 +88,47 @@ def tree_lines(root: TreeNode, unicode: bool = True) -> list[str]:
             stack.append((node.children[k], rest + (last if is_last else tee),
                           rest + (space if is_last else bar)))
     return out
+
+
+def natural_width(item: Item, unicode: bool = True) -> int:
+    """The columns an item takes when drawn whole, without wrapping."""
+    return max((len(s.rstrip()) for s in item_lines(item, unicode)), default=0)
+
+
+_PIECE = re.compile(r"\S+\s*|\s+")
+
+
+def wrap_line(ln: Line, width: int, hang: int = 4) -> list[Line]:
+    """ln in lines of at most width columns, broken only at spaces, never inside a token.
+
+    Continuation lines are indented by `hang` more columns; a single token wider than the
+    line is kept whole on a line of its own (breaking it would change what it says).
+    """
+    if width <= 0 or len(ln.plain) + ln.indent <= width:
+        return [ln]
+    out = [Line(indent=ln.indent)]
+    used = ln.indent
+    room = width - ln.indent - hang
+    for text, style in ln.segs:
+        # a formula is broken only if it cannot fit a line of its own: `1 if x > 0 else 0`
+        whole = style == DERIV and len(text) <= room
+        for piece in ([text] if whole else _PIECE.findall(text)):
+            word = piece.rstrip()
+            if word and used + len(word) > width and out[-1].plain.strip():
+                _strip_end(out[-1])
+                out.append(Line(indent=ln.indent + hang))
+                used = ln.indent + hang
+            if not out[-1].segs and not word:
+                continue  # no line starts with the spaces that ended the one before
+            out[-1].add(piece, style)
+            used += len(piece)
+    _strip_end(out[-1])
+    return out
+
+
+def _strip_end(ln: Line) -> None:
+    while ln.segs and not ln.segs[-1][0].rstrip():
+        ln.segs.pop()
+    if ln.segs:
+        text, style = ln.segs[-1]
+        ln.segs[-1] = (text.rstrip(), style)

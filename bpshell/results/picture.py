@@ -80,6 +80,7 @@ class Picture:
     title: str = ""
     note: str = ""
     forward_only: bool = False
+    steps_total: int = 0  # steps of the backward pass (op nodes that pass a gradient on)
 
     def node(self, i: int) -> PicNode:
         for n in self.nodes:

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from bpshell.commands.help import GROUPS
-from bpshell.commands.registry import options_of, path_words, words
-from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.commands.help import KINDS
+from bpshell.commands.registry import GROUPS, options_of, path_words, table, words
+from bpshell.ops.table import CONSTRUCTORS, FOLDED, OPERATOR_ONLY, OPS
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -60,6 +60,7 @@ class BpCompleter(Completer):
         out += [(f, "function") for f in self.session.funcs]
         out += [(name, "function") for name in OPS if name not in OPERATOR_ONLY]
         out += [(name, "constructor") for name in CONSTRUCTORS]
+        out += [(name, "function") for name in FOLDED]
         seen: set[str] = set()
         unique = []
         for text, meta in out:
@@ -73,8 +74,10 @@ class BpCompleter(Completer):
         return f"= {b.text}" if b is not None and getattr(b, "text", None) else "name"
 
     def _help_topics(self) -> list[tuple[str, str]]:
-        topics = [(g, "help group") for g in GROUPS]
+        topics = [(g, "help group") for g in (*KINDS, *GROUPS)]
         topics += [(w, "command") for w in words()]
+        topics += [(w, "option") for c in table().values() for w in c.options]
+        topics += [(n, "operator") for n in OPERATOR_ONLY if n != "id"]
         topics += [(n, "function") for n in OPS if n not in OPERATOR_ONLY]
         topics += [(n, "constructor") for n in CONSTRUCTORS]
         topics += [(f, "function") for f in self.session.funcs]

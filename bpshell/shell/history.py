@@ -77,10 +77,12 @@ class BoundedFileHistory(History):
         """The entries, newest first (what prompt_toolkit expects)."""
         entries, whole = self._read()
         if entries and (len(entries) > self.size or not whole):
-            self._rewrite()
+            self._rewrite()  # with history_size 0, the file is emptied
         return list(reversed(self._last(entries)))
 
     def _last(self, entries: list[str]) -> list[str]:
+        if self.size <= 0:
+            return []
         return entries[-int(self.size):] if self.size < len(entries) else entries
 
     def _read(self, fd: int | None = None) -> tuple[list[str], bool]:
@@ -112,7 +114,7 @@ class BoundedFileHistory(History):
 
     # ------------------------------------------------------------ writing
     def store_string(self, string: str) -> None:
-        if self.failed or len(string) > MAX_ENTRY:
+        if self.failed or len(string) > MAX_ENTRY or self.size <= 0:
             return
         data = format_entry(string).encode("utf-8", "replace")
         try:
@@ -154,7 +156,7 @@ class BoundedFileHistory(History):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             entries, _ = self._read(fd)
-            if entries:
+            if entries:  # none: empty, or not a history file, which is never rewritten
                 write_atomic(self.path, "".join(format_entry(e) for e in self._last(entries)))
         except (OSError, FileError):
             pass  # the old file stays; the next start tries again

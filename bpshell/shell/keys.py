@@ -36,7 +36,10 @@ def key_bindings() -> KeyBindings:
     def _(event: KeyPressEvent) -> None:
         buffer = event.current_buffer
         if is_complete(buffer.text):
-            buffer.validate_and_handle()
+            # an error is shown under the line and the cursor stays put (set_cursor=False),
+            # so the next key lands where the learner is looking
+            if buffer.validate(set_cursor=False):
+                buffer.validate_and_handle()
         else:
             buffer.insert_text("\n")
 

@@ -14,19 +14,19 @@ from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.lexers import Lexer
 
 from bpshell.commands.registry import path_words, table, words
-from bpshell.ops.table import CONSTRUCTORS, OPERATOR_ONLY, OPS
+from bpshell.ops.table import CONSTRUCTORS, FOLDED, OPERATOR_ONLY, OPS
 
 _TOKEN = re.compile(r"""
     (?P<comment>\#.*)
   | (?P<number>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<space>\s+)
-  | (?P<op>\*\*|[-+*/^@=.,;:()\[\]])
+  | (?P<op>\*\*|==|!=|<=|>=|[-+*/^@=.,;:()\[\]<>])
   | (?P<other>.)
 """, re.VERBOSE)
 
 _OPTIONS = {w for c in table().values() for w in c.options}
-FUNCTIONS = {n for n in OPS if n not in OPERATOR_ONLY} | set(CONSTRUCTORS)
+FUNCTIONS = {n for n in OPS if n not in OPERATOR_ONLY} | set(CONSTRUCTORS) | set(FOLDED)
 
 STYLE = {
     "bp.command": "bold ansimagenta",
@@ -39,6 +39,7 @@ STYLE = {
     "bp.op": "ansibrightblack",
     "bp.path": "underline",
     "bp.bad": "bg:ansired ansiwhite",
+    "validation-toolbar": "ansired",  # the error under the line, not a coloured bar
 }
 
 
@@ -74,7 +75,8 @@ def highlight(text: str, known: set[str] = frozenset()) -> StyleAndTextTuples:
         elif kind == "number":
             style = "class:bp.number"
         elif kind == "word":
-            if at_start and tok in words():
+            call = tok in FOLDED and text[m.end():m.end() + 1] == "("  # grad(L, W)
+            if at_start and tok in words() and not call:
                 style = "class:bp.command"
                 path_rest = tok in path_words()
             elif tok in FUNCTIONS:

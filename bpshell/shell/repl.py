@@ -47,7 +47,7 @@ def make_prompt(session, history: History, **kwargs) -> PromptSession:
         completer=BpCompleter(session),
         complete_while_typing=False,
         lexer=BpLexer(session),
-        validator=BpValidator(session.limits.max_depth),
+        validator=BpValidator(session.limits, len(PROMPT)),
         validate_while_typing=False,
         key_bindings=key_bindings(),
         style=PtStyle.from_dict(STYLE),
@@ -82,10 +82,10 @@ def bound_undo(buffer, limit: int = UNDO_CHARS) -> None:
 def interactive(session, out: Output, history: History | None = None, **prompt_kwargs) -> int:
     """Read, run and show statements until exit; returns the exit status (0)."""
     note = None
+    settings = session.settings
     if history is None:
         history, note = open_history(history_path(), session.limits.history_size)
     prompt = make_prompt(session, history, **prompt_kwargs)
-    pager = PromptSession(**prompt_kwargs)  # Enter between the steps of `explain NAME step`
     out.note(banner(out.options.unicode))
     if note:
         out.note(note)
@@ -93,9 +93,12 @@ def interactive(session, out: Output, history: History | None = None, **prompt_k
     progress = Progress(out.out) if out.options.terminal else None
     session.progress = progress
     out.before_output = progress.clear if progress else None
+    front = Front(session, out, prompt, prompt_kwargs)
+    if settings is not None and settings["startup"]:
+        run_startup(session, out, settings["startup"], front)
     while True:
         try:
-            text = prompt.prompt()
+            text = prompt.prompt(default=front.take_pending())
         except KeyboardInterrupt:
             continue  # Ctrl-C: the line is dropped, the prompt comes back
         except EOFError:
@@ -108,7 +111,7 @@ def interactive(session, out: Output, history: History | None = None, **prompt_k
         out.echo(text, show=False)  # recorded for `export`, already on screen
         try:
             status = run_source(session, text, out, None, time_limit=0,
-                                errors_to_stderr=False, show=shower(session, out, pager))
+                                errors_to_stderr=False, show=front.show)
         except KeyboardInterrupt:
             out.note("interrupted")
             continue
@@ -116,59 +119,96 @@ def interactive(session, out: Output, history: History | None = None, **prompt_k
             return 0
 
 
-def shower(session, out: Output, pager: PromptSession):
-    """out.show, except that `explain NAME step` walks the backward pass node by node."""
+def run_startup(session, out: Output, path: str, front) -> None:
+    """The start-up script from the settings, before the first prompt; its errors are shown
+    and the shell starts anyway."""
+    import os
 
-    def show(result: dict) -> None:
-        if result.get("kind") == "explain" and result.get("step"):
-            step_through(session, out, result, lambda: pager.prompt(
-                "  Enter: next node, q: stop ") != "q")
+    from bpshell.language.source import ScriptError, read_script
+
+    path = os.path.expanduser(path)
+    try:
+        source = read_script(path)
+    except (OSError, ScriptError) as e:
+        out.note(f"start-up script {path} not run: {getattr(e, 'strerror', None) or e}")
+        return
+    run_source(session, source, out, path, time_limit=0, errors_to_stderr=False,
+               show=front.show)
+
+
+class Front:
+    """How the shell shows a result: `explain NAME step` as a full-screen walk, `quiz` as
+    questions, output taller than the terminal through the pager, the rest as scripts do."""
+
+    def __init__(self, session, out: Output, prompt: PromptSession, app_kwargs: dict):
+        self.session, self.out, self.prompt = session, out, prompt
+        self.app_kwargs = app_kwargs  # input and output for tests; the terminal otherwise
+        self.pending = ""  # a key typed to leave the step-through, for the next prompt
+
+    def take_pending(self) -> str:
+        text, self.pending = self.pending, ""
+        return text
+
+    def rows(self) -> int:
+        return self.prompt.app.output.get_size().rows
+
+    def show(self, result: dict) -> None:
+        kind = result.get("kind")
+        if kind == "explain" and result.get("step"):
+            self.step_through(result)
+        elif kind == "quiz":
+            from bpshell.shell.quiz import run_quiz
+
+            run_quiz(result, self.out, self.ask_answer)
         else:
-            out.show(result)
+            self.paged(result)
 
-    return show
+    def paged(self, result: dict) -> None:
+        from bpshell.render.items import items_for
 
+        out = self.out
+        if result.get("kind") == "set":
+            out.reconfigure(result.get("changed") or {})
+        items = items_for(result, out.style)
+        if not out.options.terminal:
+            out.items(items)
+            return
+        text = out.render(items)
+        rows = self.rows()
+        if text.count("\n") < rows - 1:
+            out.items(items)
+            return
+        from bpshell.shell.pager import MORE, page, read_key
 
-def step_through(session, out: Output, r: dict, more) -> None:
-    """Redraw the tree with the gradients known after each row, as the book's figures do.
+        out.transcript.extend(items)
+        if out.before_output is not None:
+            out.before_output()
+        page(text, out.out, rows, ask=lambda: read_key(MORE, **self.app_kwargs))
 
-    `tree` reuses the graph of the explain (the last grad), so node ids agree.
-    """
-    from bpshell.render.items.train import explain_items
-    from bpshell.render.items.tree import tree_items
+    def step_through(self, r: dict) -> None:
+        """The walk, full screen; then the whole ledger, so it stays in the scrollback."""
+        from bpshell.render.items.steps import frame_count, frame_items
+        from bpshell.shell.stepview import StepView
 
-    tree = session.run(f"tree {r['of']}")[0]
-    rows = r["rows"]
-    for k in range(len(rows) + 1):
-        known = {row["id"] for row in rows[:k]} | {d["id"] for row in rows[:k]
-                                                   for d in row["downstream"]}
-        if rows:
-            known.add(rows[0]["id"])
-        if tree.get("ok"):
-            shown = {**tree, "root": _mask(tree["root"], known)}
-            out.items(tree_items(shown, out.style))
-        out.items(explain_items(r, out.style, rows_shown=k))
-        if k < len(rows):
-            try:
-                if not more():
-                    return
-            except (KeyboardInterrupt, EOFError):
-                return
-    out.show({**r, "rows": []})
+        tree = self.session.run(f"tree {r['of']}")[0]
+        view = StepView(frame_count(r), lambda k, style, rows: frame_items(r, k, style, tree,
+                                                                            rows),
+                        unicode=self.out.options.unicode, color=self.out.options.color,
+                        **self.app_kwargs)
+        try:
+            self.pending = view.run()
+        except (KeyboardInterrupt, EOFError):
+            self.pending = ""
+        self.out.show({**r, "step": False})
 
+    def ask_answer(self, question: str) -> str | None:
+        """One answer typed at a prompt of its own; None when the learner leaves."""
+        from prompt_toolkit import PromptSession as Ask
 
-def _mask(node: dict, known: set) -> dict:
-    """A copy of a tree with the gradients not yet reached hidden (iterative)."""
-    top = dict(node)
-    stack = [top]
-    while stack:
-        n = stack.pop()
-        if "id" in n and n["id"] not in known:
-            n["grad"], n["pending"] = None, True
-        kids = [dict(c) for c in n.get("children", [])]
-        n["children"] = kids
-        stack.extend(kids)
-    return top
+        try:
+            return Ask(**self.app_kwargs).prompt(question)
+        except (KeyboardInterrupt, EOFError):
+            return None
 
 
 class Progress:

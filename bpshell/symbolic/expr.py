@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import sympy as sp
 
@@ -11,6 +13,7 @@ from bpshell.language import ast as sx
 from bpshell.ops.table import BINARY, CONSTRUCTORS, OPERATOR_ONLY, OPS
 from bpshell.symbolic.calls import sympy_call
 from bpshell.symbolic.derive import Y, fit_output_form
+from bpshell.symbolic.shown import cheap_simplify, named_form, simplest, size, text
 from bpshell.timeout import deadline
 
 _SMALL_INT = 10**6
@@ -101,6 +104,10 @@ class SympyBuilder(sx.Visitor):
     def visit_Call(self, ast: sx.Call, env: dict) -> sp.Expr:
         return self.call(ast, env)
 
+    def visit_Index(self, ast: sx.Index, env: dict) -> sp.Expr:
+        raise BpError("indexing works on arrays; diff works on scalar expressions "
+                      "(grad handles arrays)", *ast.pos)
+
     def _chain(self, ast: sx.Binary, env: dict) -> sp.Expr:
         """A left chain in one pass; runs of + and - become one n-ary Add (no O(n^2) flattening)."""
         base, chain = sx.spine(ast)
@@ -135,6 +142,8 @@ class SympyBuilder(sx.Visitor):
 
     def call(self, ast: sx.Call, env: dict) -> sp.Expr:
         user = self.funcs.get(ast.func)
+        if user is not None and ast.keywords:
+            raise BpError(f"{ast.func} takes no keyword arguments", *ast.keywords[0].pos)
         args = [self.expr(a, env) for a in ast.args]
         if user is not None:
             if len(args) != len(user.params):
@@ -148,7 +157,7 @@ class SympyBuilder(sx.Visitor):
                 raise BpError("diff works on scalar expressions (grad handles arrays)",
                               *ast.pos)
             raise UnknownName(unknown_function(ast.func), *ast.pos)
-        if op.define is None or op.params and len(args) > op.arity:
+        if op.define is None or op.params and len(args) > op.arity or ast.keywords:
             raise BpError(f"{ast.func} works on arrays; diff works on scalar expressions "
                           "(grad handles arrays)", *ast.pos)
         full = list(args[: op.arity])
@@ -169,51 +178,104 @@ def free_name(taken: set[str], preferred: str = "y") -> str:
     return f"y{i}"
 
 
+def depth(expr) -> int:
+    """Levels of a SymPy expression tree, counted with an explicit stack."""
+    best, stack = 0, [(expr, 1)]
+    while stack:
+        e, d = stack.pop()
+        best = max(best, d)
+        stack.extend((a, d + 1) for a in e.args)
+    return best
+
+
+def _diff(f, x, limits):
+    """sympy.diff, which recurses about 15 Python frames per level of f: a deep expression is
+    refused past the depth limit, and below it gets the frames it needs."""
+    levels = depth(f)
+    if levels > limits.max_depth:
+        raise LimitError(f"the expression written out is {levels} levels deep, over the limit "
+                         f"of {limits.max_depth} (BPSHELL_MAX_DEPTH raises it)")
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 20 * levels + 1000))
+    try:
+        return sp.diff(f, x)
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _simplified(d, limits, full: bool):
+    """The cheap rewrites always; SymPy's simplify, within its time budget, when asked.
+
+    A form that brings in functions the derivative did not use (tanh' as cosh(x)**-2) is
+    not simpler for a learner, whatever its count of operations; a named op of the table
+    is (softplus' is sigmoid(x)).
+    """
+    note, named = None, None
+    candidates = [d]
+    if sp.count_ops(d) <= 200:
+        candidates.append(cheap_simplify(d))
+        if len(d.free_symbols) == 1:
+            named = named_form(d, next(iter(d.free_symbols)))
+    if full:
+        try:
+            with deadline(limits.simplify_seconds):
+                candidates.append(sp.simplify(d))
+        except TimeLimitError:
+            note = (f"simplify took longer than {limits.simplify_seconds:g} s "
+                    "(BPSHELL_SIMPLIFY_SECONDS raises it)")
+    known = _functions(d)
+    return simplest([named] + [c for c in candidates if _functions(c) <= known]), note
+
+
+def _functions(expr) -> set:
+    return {type(f) for f in expr.atoms(sp.Function)}
+
+
+def _output_form(f, d, x, out):
+    """d in terms of the output: all of it (sigmoid' = y*(1 - y)), or where it shows (swish)."""
+    if not d.has(x) or isinstance(f, sp.Symbol):
+        return None
+    cand = d.subs(f, out)
+    if cand.has(out) and not cand.has(x):
+        return cand
+    if f.free_symbols == {x}:
+        fitted = fit_output_form(f, d, x)
+        if fitted is not None:
+            return fitted.subs(Y, out)
+    if cand.has(out) and size(cand) <= size(d):
+        return cand
+    return None
+
+
 def differentiate(expr_ast, wrt: str, bindings: dict, funcs: dict, limits,
-                  values: dict | None = None) -> dict:
-    """The `diff` result: raw, simplified (time-bounded), and in terms of the output."""
+                  simplify: bool = False) -> dict:
+    """The `diff` result: raw, simplified where that is simpler, and in terms of the output.
+
+    simplify runs SymPy's simplify (time-bounded): without it, a diff never waits on it.
+    """
     builder = SympyBuilder(bindings, funcs, {wrt}, limits.max_exponent)
     f = builder.expr(expr_ast, {})
     x = symbol(wrt)
-    d = sp.diff(f, x)
-    simplified, note = d, None
-    try:
-        with deadline(limits.simplify_seconds):
-            simplified = sp.simplify(d)
-        if sp.count_ops(simplified) > sp.count_ops(d):
-            simplified = d
-    except TimeLimitError:
-        note = f"simplify took longer than {limits.simplify_seconds:g} s; showing the raw form"
+    d = _diff(f, x, limits)
+    simplified, note = _simplified(d, limits, simplify)
     taken = {s.name for s in f.free_symbols} | set(bindings)
     out_name = expr_ast.id if isinstance(expr_ast, sx.Name) else free_name(taken)
-    out = symbol(out_name)
-    in_terms = None
-    if d.has(x) and not (isinstance(f, sp.Symbol)):
-        cand = d.subs(f, out)
-        if not cand.has(x) and cand.has(out):
-            in_terms = cand
-        elif f.free_symbols == {x}:
-            fitted = fit_output_form(f, d, x)
-            if fitted is not None:
-                in_terms = fitted.subs(Y, out)
+    in_terms = _output_form(f, d, x, symbol(out_name))
+    forms = {"derivative": d, "simplified": simplified, "in_terms_of_output": in_terms}
     return {
         "wrt": wrt,
-        "expr": str(f),
-        "derivative": str(d),
-        "simplified": str(simplified),
+        "expr": text(f),
+        "derivative": text(d),
+        "simplified": text(simplified),
         "simplify_note": note,
         "output_name": out_name,
-        "in_terms_of_output": None if in_terms is None else str(in_terms),
-        "pretty": {
-            "derivative": sp.pretty(d, use_unicode=True, num_columns=10_000),
-            "simplified": sp.pretty(simplified, use_unicode=True, num_columns=10_000),
-            "in_terms_of_output": None if in_terms is None else
-            sp.pretty(in_terms, use_unicode=True, num_columns=10_000),
-        },
-        "ascii": {
-            "derivative": sp.pretty(d, use_unicode=False, num_columns=10_000),
-            "simplified": sp.pretty(simplified, use_unicode=False, num_columns=10_000),
-            "in_terms_of_output": None if in_terms is None else
-            sp.pretty(in_terms, use_unicode=False, num_columns=10_000),
-        },
+        "in_terms_of_output": None if in_terms is None else text(in_terms),
+        "pretty": _pretty(forms, True),
+        "ascii": _pretty(forms, False),
+        "chain": None,
     }
+
+
+def _pretty(forms: dict, unicode: bool) -> dict:
+    return {k: None if v is None else sp.pretty(v, use_unicode=unicode, num_columns=10_000)
+            for k, v in forms.items()}

@@ -21,12 +21,13 @@ from bpshell.symbolic.calls import sympy_call
 from bpshell.symbolic.derive import X, Y
 from bpshell.symbolic.expr import number, symbol
 from bpshell.symbolic.local import local
+from bpshell.symbolic.shown import text
 
 
-def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
+def expressions(graph: Graph) -> list:
+    """Each node's SymPy expression as other nodes read it: a named node is its symbol."""
     nodes = graph.nodes
-    n = len(nodes)
-    value: list = [None] * n  # expression of each node as other nodes read it
+    value: list = [None] * len(nodes)
     for i, node in enumerate(nodes):
         if node.kind in ("symbol", "leaf"):
             if node.kind == "leaf" and getattr(node.value, "ndim", 0):
@@ -42,6 +43,24 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
                               "scalar expressions")
             args = [value[a] for a in node.args]
             value[i] = symbol(node.name) if node.name else sympy_call(node.op, *args)
+    return value
+
+
+def local_derivatives(node, value: list, i: int) -> list:
+    """The node's local derivative for each input, in the expressions of its inputs."""
+    if node.op.name == "id":
+        return [sp.Integer(1)]
+    args = [value[a] for a in node.args]
+    loc = local(node.op)
+    subs = {X[k]: args[k] for k in range(len(args))}
+    subs[Y] = value[i] if node.name else sympy_call(node.op, *args)
+    return [form.xreplace(subs) for form in _local_forms(node.op, loc)]
+
+
+def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
+    nodes = graph.nodes
+    n = len(nodes)
+    value = expressions(graph)
     defs = {}
     for name, i in graph.named.items():
         node = nodes[i]
@@ -75,23 +94,17 @@ def symbolic_gradients(graph: Graph, wrt: list[str] | None) -> dict:
         if node.name and i != graph.root and not g.is_Atom and \
                 (uses[i] > 1 or readers[i] > 1):
             d = sp.Symbol(f"d_{node.name}")
-            steps.append({"name": str(d), "expr": str(g)})
+            steps.append({"name": str(d), "expr": text(g)})
             g = d
-        args = [value[a] for a in node.args]
-        if node.op.name == "id":
-            locals_ = [sp.Integer(1)]
-        else:
-            loc = local(node.op)
-            subs = {X[k]: args[k] for k in range(len(args))}
-            subs[Y] = value[i] if node.name else sympy_call(node.op, *args)
-            locals_ = [form.xreplace(subs) for form in _local_forms(node.op, loc)]
+        locals_ = local_derivatives(node, value, i)
         for k, a in enumerate(node.args):
             if nodes[a].kind == "const":
                 continue
             adj[a] = adj[a] + g * locals_[k]
-    grads = {nm: str(adj[graph.named[nm]]) for nm in names if nm in graph.named}
+    # a name that exists but is not an input of this graph has gradient 0, as in numeric grad
+    grads = {nm: text(adj[graph.named[nm]]) if nm in graph.named else "0" for nm in names}
     return {"grads": grads, "steps": steps,
-            "definitions": {k: str(v) for k, v in defs.items()}}
+            "definitions": {k: text(v) for k, v in defs.items()}}
 
 
 _FORMS: WeakKeyDictionary[Op, list] = WeakKeyDictionary()
@@ -110,3 +123,22 @@ def _local_forms(op: Op, loc) -> list:
                  else sp.diff(loc.call, X[k]) for k, form in enumerate(loc.output)]
         _FORMS[op] = forms
     return forms
+
+
+def has_named_steps(graph: Graph) -> bool:
+    """Whether the graph holds named intermediates (h1 = ..., h2 = ...) below its root."""
+    return any(graph.nodes[i].kind == "op" and i != graph.root for i in graph.named.values())
+
+
+def chain_derivative(graph: Graph, of: str, wrt: str) -> dict:
+    """d of/d wrt in chain form: reverse mode over the named nodes, in linear time.
+
+    Each d_h is the gradient of `of` with respect to the named node h, written once; the
+    result is a product of local derivatives in terms of the named outputs, as symbolic
+    grad builds it, where sympy.diff of the written-out expression grows without bound.
+    """
+    result = symbolic_gradients(graph, [wrt])
+    names = [nm for nm in graph.named if graph.nodes[graph.named[nm]].kind == "op"]
+    defs = result["definitions"]
+    return {"of": of, "steps": result["steps"], "result": result["grads"][wrt],
+            "definitions": {nm: defs[nm] for nm in names if nm in defs}}

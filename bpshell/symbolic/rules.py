@@ -7,7 +7,7 @@ import sympy as sp
 from bpshell.ops.table import OPS, Op
 from bpshell.symbolic.calls import written_out
 from bpshell.symbolic.derive import X, Y
-from bpshell.symbolic.local import local
+from bpshell.symbolic.shown import V, forms, text
 
 
 def _call(op: Op) -> str:
@@ -31,10 +31,12 @@ def rule_row(op: Op) -> dict:
            "arity": op.arity, "call": _call(op), "doc": op.doc, "example": op.example,
            "inputs": list(names), "kink": op.kink}
     if op.elementwise:
-        loc = local(op)
-        row["definition"] = str(written_out(op, *X[: op.arity]).xreplace(syms))
-        row["derivative"] = [str(d.xreplace(syms)) for d in loc.raw]
-        row["output_form"] = [None if f is None else str(f.xreplace(syms)) for f in loc.output]
+        found = forms(op, tuple(range(op.arity)))
+        syms = {V[k]: s for k, s in enumerate(syms.values()) if k < op.arity} | {Y: syms[Y]}
+        row["definition"] = text(written_out(op, *V[: op.arity]).xreplace(syms))
+        row["derivative"] = [text(f.inputs.xreplace(syms)) for f in found]
+        row["output_form"] = [None if f.output is None else text(f.output.xreplace(syms))
+                              for f in found]
     else:
         row["definition"] = op.doc
         row["derivative"] = list(op.rule_text)

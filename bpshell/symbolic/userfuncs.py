@@ -24,7 +24,7 @@ def _elementwise(body, params: list[str], funcs: dict) -> bool:
         return False
     for node in sx.walk(body):
         t = type(node)
-        if t is sx.Transpose or t is sx.ArrayLit or t is sx.Const:
+        if t is sx.Transpose or t is sx.ArrayLit or t is sx.Const or t is sx.Index:
             return False
         if t is sx.Binary and node.op == "@":
             return False

@@ -32,6 +32,7 @@ from bpshell.render.format import (
     summary,
     value_text,
 )
+from bpshell.render.items.arrays import brief
 from bpshell.render.items.findings import findings
 from bpshell.render.registry import items_for, renders
 
@@ -83,7 +84,7 @@ def _grad(r: dict, style: Style) -> list[Item]:
     if r.get("symbolic"):
         return _grad_symbolic(r, style)
     head = line("grad ", (of, NAME), ("  (", DIM), (of, NAME), " = ",
-                (summary(r["value"], style), NUM), (")", DIM))
+                (brief(r["value"], style), NUM), (")", DIM))
     grads = r.get("grads") or {}
     if not grads:
         return [head, line((f"{of} depends on no named input", DIM), indent=2)]
@@ -127,17 +128,26 @@ def _check(r: dict, style: Style) -> list[Item]:
                 (f"  (eps {r['eps']:g}, atol {r['atol']:g}, rtol {r['rtol']:g})", DIM))
     rows = []
     for leaf, res in r["results"].items():
-        rows.append([leaf, f"{res['max_abs_error']:.2e}", f"{res['max_rel_error']:.2e}",
+        at = res.get("at")
+        rows.append([leaf, f"{res['max_abs_error']:.2e}",
+                     "[" + ", ".join(map(str, at)) + "]" if at else "",
+                     f"{res['backprop']:.6g}" if "backprop" in res else "",
+                     f"{res['numeric']:.6g}" if "numeric" in res else "",
+                     f"{res['mean_abs_error']:.2e}" if "mean_abs_error" in res else "",
                      str(res["elements"]),
                      line(("pass", OK)) if res["passed"] else line(("FAIL", ERR))])
     if not rows:
         return [head, line(("no leaf to check", DIM), indent=2)]
-    cols = ["leaf", "max abs error", "max rel error", "elements", "result"]
-    return [head, Table(cols, rows, styles=[NAME, NUM, NUM, DIM, ""]), *findings(r, style)]
+    cols = ["leaf", "max |diff|", "at", "backprop", "numeric", "mean |diff|", "elements",
+            "result"]
+    return [head, Table(cols, rows, styles=[NAME, NUM, DIM, GRAD, GRAD, NUM, DIM, ""]),
+            *findings(r, style)]
 
 
 @renders("diff")
 def _diff(r: dict, style: Style) -> list[Item]:
+    if r.get("chain"):
+        return _diff_chain(r, style)
     pretty = r["pretty"] if style.unicode else r["ascii"]
     y = r["output_name"]
     head = line("diff ", (r["expr"], SYM), " wrt ", (r["wrt"], NAME))
@@ -150,7 +160,8 @@ def _diff(r: dict, style: Style) -> list[Item]:
             rows.append(["", line(("as text: ", DIM), (r[key], DERIV))])
 
     add(style.d("", r["wrt"]), "derivative")
-    add("simplified", "simplified")
+    if r["simplified"] != r["derivative"]:  # shown only where it is simpler
+        add("simplified", "simplified")
     if r.get("in_terms_of_output") is not None:
         add(f"in terms of {y}", "in_terms_of_output")
         if y != r["expr"]:
@@ -163,11 +174,32 @@ def _diff(r: dict, style: Style) -> list[Item]:
     return out
 
 
+def _diff_chain(r: dict, style: Style) -> list[Item]:
+    """The chain form: d_h steps, then the derivative, in terms of the named nodes."""
+    chain, of, wrt = r["chain"], r["expr"], r["wrt"]
+    out: list[Item] = [line("diff ", (of, NAME), " wrt ", (wrt, NAME),
+                            ("  chain form, in terms of the named nodes", DIM))]
+    rows: list[list] = [[line((s["name"], NAME)), line((s["expr"], DERIV))]
+                        for s in chain["steps"]]
+    rows.append([line((style.d(of, wrt), NAME)), line((r["derivative"], DERIV))])
+    out.append(Table([], rows, styles=[NAME, DERIV]))
+    if chain["steps"]:
+        out.append(line((f"d_h is {style.d(of, 'h')}: the gradient flowing into the "
+                         f"named node h", DIM), indent=2))
+    for name, expr in chain["definitions"].items():
+        out.append(line(("where ", DIM), (name, NAME), " = ", (expr, SYM), indent=2))
+    out.append(line((f"'diff {of} wrt {wrt} expanded' writes it out in the inputs alone",
+                     DIM), indent=2))
+    return out
+
+
 # ---------------------------------------------------------------- tables
 
 
 @renders("rules")
 def _rules(r: dict, style: Style) -> list[Item]:
+    from bpshell.render.items.train import fit, too_wide
+
     rows = []
     for rule in r["rules"]:
         inputs = rule.get("inputs") or []
@@ -176,8 +208,19 @@ def _rules(r: dict, style: Style) -> list[Item]:
                      _per_input(rule.get("output_form") or [], inputs, style, rule),
                      rule.get("kink") or ""])
     cols = ["op", "definition", "derivative", "in terms of y", "note"]
-    return [Table(cols, rows, styles=[OP, "", DERIV, DERIV, DIM],
-                  title=line(("rules", HEAD), ("  (y is the op's output)", DIM)))]
+    title = line(("rules", HEAD), ("  (y is the op's output)", DIM))
+    table = Table(cols, rows, styles=[OP, "", DERIV, DERIV, DIM], title=title)
+    if not too_wide(table, style):
+        return [table]
+    # narrower than the table: one block per op, each line wrapped only at spaces
+    out: list[Item] = [title]
+    for row in rows:
+        out.append(Line(list(row[0].segs), indent=2))
+        for label, cell, kind in zip(cols[1:], row[1:], (SYM, DERIV, DERIV, DIM)):
+            for k, text in enumerate(t for t in str(cell).split("\n") if t):
+                out.append(line((label if k == 0 else "", DIM), " " * (
+                    15 - (len(label) if k == 0 else 0)), (text, kind), indent=4))
+    return fit(out, style)
 
 
 def _per_input(forms: list, inputs: list, style: Style, rule: dict) -> str:
@@ -208,18 +251,11 @@ def _vars(r: dict, style: Style) -> list[Item]:
                         (f["expr"], SYM)))
     if not out:
         out.append(line(("no names defined yet", DIM)))
+    if r.get("mode", "train") != "train":  # dropout and batchnorm run as in evaluation
+        out.append(line(("mode ", DIM), (r["mode"], NAME), (" (dropout and batchnorm as in "
+                                                            "evaluation; 'mode train' "
+                                                            "switches back)", DIM)))
     return out
-
-
-@renders("help")
-def _help(r: dict, style: Style) -> list[Item]:
-    rows = [[e["name"], e["kind"], e["summary"], e["example"]] for e in r["entries"]]
-    title = None
-    if not r.get("topic"):
-        title = line(("help", HEAD), ("  ('help NAME' for one entry, 'help commands', "
-                                      "'help functions', 'help operators')", DIM))
-    return [Table(["name", "kind", "summary", "example"], rows, title=title,
-                  styles=[NAME, DIM, "", SYM])]
 
 
 # ---------------------------------------------------------------- state changes
@@ -280,7 +316,8 @@ def _run(r: dict, style: Style) -> list[Item]:
 
 @renders("draw")
 def _draw(r: dict, style: Style) -> list[Item]:
-    out = _note(f"drew {r['of']} to {r['path']} ({r['nodes']} nodes, {r['edges']} arrows)")
+    where = r["path"] if len(r["paths"]) == 1 else f"{r['paths'][0]} ... {r['path']}"
+    out = _note(f"drew {r['of']} to {where} ({r['nodes']} nodes, {r['edges']} arrows)")
     if r.get("note"):
         out.append(line((r["note"], DIM), indent=2))
     return out

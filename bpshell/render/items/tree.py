@@ -8,20 +8,33 @@ is drawn once and referred to after (`↑ see b`).
 
 from __future__ import annotations
 
-import re
-
-from bpshell.render.doc import DERIV, DIM, GRAD, NAME, NUM, OP, SYM, Item, Line, TreeNode, line
-from bpshell.render.format import Style, is_array, summary
+from bpshell.render.doc import (
+    CURRENT,
+    DERIV,
+    DIM,
+    GRAD,
+    NAME,
+    NUM,
+    OP,
+    SYM,
+    Item,
+    Line,
+    TreeNode,
+    line,
+)
+from bpshell.render.format import Style, is_array
+from bpshell.render.items.arrays import brief
 from bpshell.render.registry import renders
-
-_Y = re.compile(r"\by\b")
 
 
 @renders("tree")
 def tree_items(r: dict, style: Style) -> list[Item]:
     root = _build(r["root"], r.get("has_grads", False), style)
     out: list[Item] = [root]
-    if not r.get("has_grads"):
+    if r.get("upstream_symbol"):
+        out.append(line((f"(gradients for an upstream gradient {r['upstream_symbol']})",
+                         DIM)))
+    elif not r.get("has_grads"):
         out.append(line((f"(after 'grad {r['of']}' the tree shows gradients too)", DIM)))
     return out
 
@@ -59,20 +72,24 @@ def op_text(n: dict, style: Style) -> str:
 def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
     op = n.get("op", "")
     head = Line()
+    head.add(style.sym("▶ ", "> ") if n.get("current") else "", CURRENT)
+    value = n.get("value")
     if op == "const":
-        head.add(n.get("expr") or summary(n.get("value"), style), NUM)
+        head.add(n.get("expr") or brief(value, style), NUM)
     elif op in ("leaf", "symbol"):
         head.add(n.get("name") or n.get("expr") or "?", NAME)
         if op == "symbol":
             head.add("  symbol", DIM)
     elif n.get("name"):
         head.add(n["name"], NAME).add(f" [{op_text(n, style)}]", OP)
+    elif n.get("definition"):
+        head.add(n.get("expr") or op, NAME).add(" = ").add(n["definition"], SYM)
+        head.add(f" [{op_text(n, style)}]", OP)
     else:
         head.add(n.get("expr") or op, SYM)
-    value = n.get("value")
-    if value is not None:
-        head.add(" = ").add(summary(value, style), NUM)
-    elif op not in ("symbol",):
+    if value is not None and op != "const":
+        head.add(" = ").add(brief(value, style), NUM)
+    elif value is None and op not in ("symbol", "const"):
         head.add("  symbolic", DIM)
     lines = [head]
     if has_grads and op != "const":
@@ -81,7 +98,7 @@ def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
             # in `explain NAME step`, a gradient the backward pass has not reached yet
             text = "?" if n.get("pending") else "no gradient"
         else:
-            text = summary(grad, style)
+            text = brief(grad, style)
         if is_array(value) or is_array(grad):
             lines.append(line(("grad ", DIM), (text, GRAD)))
         else:
@@ -89,30 +106,24 @@ def _label(n: dict, has_grads: bool, style: Style) -> list[Line]:
     local = _local_line(n, style)
     if local is not None:
         lines.append(local)
+    return _marked(lines, n)
+
+
+def _marked(lines: list[Line], n: dict) -> list[Line]:
+    """The node a step-through is at, drawn highlighted."""
+    if n.get("current"):
+        lines[0].segs = [(text, CURRENT) for text, _ in lines[0].segs]
     return lines
 
 
 def _local_line(n: dict, style: Style) -> Line | None:
     """The node's local derivatives, one per input that is not a constant."""
-    local = n.get("local") or []
-    if not local:
-        return None
     out = Line(indent=2)
-    children = [c for c in n.get("children", []) if not c.get("truncated")]
-    mentions_y = False
-    for k, form in enumerate(local):
-        if k < len(children) and children[k].get("op") == "const":
-            continue
+    for entry in n.get("local") or []:
         if out.segs:
             out.add("   ")
-        if " = " in form:  # a structural op's rule, as the book writes it (dX = dY @ W.T)
-            out.add(form, DERIV)
+        if entry.get("rule"):  # a structural op's rule, as the book writes it (dX = dY @ W.T)
+            out.add(entry["form"], DERIV)
             continue
-        wrt = children[k].get("name") or children[k].get("expr") if k < len(children) else "?"
-        out.add(style.d("", wrt or "?") + ": ", DIM).add(form, DERIV)
-        mentions_y = mentions_y or bool(_Y.search(form))
-    if not out.segs:
-        return None
-    if mentions_y and not n.get("name"):
-        out.add("   (y: this node's output)", DIM)
-    return out
+        out.add(style.d("", entry.get("to") or "?") + ": ", DIM).add(entry["form"], DERIV)
+    return out if out.segs else None

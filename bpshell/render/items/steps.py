@@ -1,0 +1,125 @@
+"""The frames of `explain NAME step`: the backward pass one node at a time.
+
+Frame 0 is the output, whose gradient is 1; frame k has applied the k-th row of the
+ledger: the graph with that node marked and the gradients known so far, the node's row
+(local derivative x upstream = downstream), and a list of what is known. The shell shows
+one frame at a time and redraws in place; a pipe prints them one after another.
+"""
+
+from __future__ import annotations
+
+from bpshell.render.doc import DIM, GRAD, HEAD, NAME, Item, Table, line
+from bpshell.render.format import Style, summary
+from bpshell.render.items.train import fit, ledger_block, ledger_table, too_wide
+from bpshell.render.items.tree import tree_items
+from bpshell.render.registry import renders
+from bpshell.render.text import item_lines
+
+
+def frame_count(r: dict) -> int:
+    return len(r["rows"]) + 1
+
+
+def known_after(r: dict, k: int) -> dict[int, tuple[str, object, bool]]:
+    """Node id -> (label, gradient so far, complete) after the first k rows of the ledger.
+
+    A node used by several others gets one contribution from each; its gradient is
+    complete once all of them have arrived (the sum the ledger's last lines show).
+    """
+    rows = r["rows"]
+    expected: dict[int, int] = {}
+    for row in rows:
+        for d in row["downstream"]:
+            expected[d["id"]] = expected.get(d["id"], 0) + 1
+    known: dict[int, tuple[str, object, bool]] = {}
+    if rows:
+        known[rows[0]["id"]] = (rows[0]["node"], 1.0, True)
+    got: dict[int, list] = {}
+    for row in rows[:k]:
+        for d in row["downstream"]:
+            got.setdefault(d["id"], []).append(d["value"])
+            known[d["id"]] = (d["to"], _total(got[d["id"]]),
+                              len(got[d["id"]]) == expected[d["id"]])
+    return known
+
+
+def _total(parts: list):
+    if any(isinstance(p, str) for p in parts):
+        return " + ".join(f"({p})" if " " in str(p) else str(p) for p in parts) \
+            if len(parts) > 1 else parts[0]
+    import numpy as np
+
+    total = parts[0]
+    for p in parts[1:]:
+        total = np.add(total, p)
+    return total
+
+
+def marked_tree(tree: dict, known: dict, current: int | None) -> dict:
+    """A copy of a tree result: gradients not reached yet hidden, the current node marked."""
+    top = dict(tree["root"])
+    stack = [top]
+    while stack:
+        n = stack.pop()
+        if "id" in n:
+            grad = known.get(n["id"])
+            n["grad"], n["pending"] = (grad[1], False) if grad else (None, True)
+            n["current"] = n["id"] == current
+        kids = [dict(c) for c in n.get("children", [])]
+        n["children"] = kids
+        stack.extend(kids)
+    return {**tree, "root": top, "has_grads": True}
+
+
+def frame_items(r: dict, k: int, style: Style, tree: dict | None = None,
+                room: int | None = None) -> list[Item]:
+    """Frame k of the walk; the graph is left out when it would not fit in `room` lines."""
+    rows, n = r["rows"], frame_count(r)
+    current = rows[k - 1] if k else None
+    of = r["of"]
+    head = line(("explain ", DIM), (of, NAME), (f"  step {k + 1} of {n}", HEAD))
+    if current is None:
+        what = line(("the output: ", DIM), (style.d(of, of), NAME), " = ", ("1", GRAD),
+                    ("  (the backward pass starts with 1)", DIM), indent=2)
+    else:
+        what = line(("at ", DIM), (current["node"], NAME), (f" ({current['op']})", DIM),
+                    (": local derivative x upstream = downstream", DIM), indent=2)
+    body: list[Item] = [what]
+    if current is not None:
+        table = ledger_table([current], style)
+        body += ledger_block(current, style) if too_wide(table, style) else [table]
+    known = known_after(r, k)
+    body += known_items(r, known, style)
+    if tree is not None and tree.get("ok", True) and "root" in tree:
+        drawn = tree_items(marked_tree(tree, known, current["id"] if current else
+                                       (rows[0]["id"] if rows else None)), style)[:1]
+        used = sum(len(item_lines(i, style.unicode)) for i in [head, *body])
+        tall = sum(len(item_lines(i, style.unicode)) for i in drawn)
+        if room is None or used + tall <= room:
+            return fit([head, *drawn, *body], style)
+        body.append(line(("(the graph is too tall for this terminal to draw here; "
+                          "'tree NAME' draws it)", DIM), indent=2))
+    return fit([head, *body], style)
+
+
+def known_items(r: dict, known: dict, style: Style) -> list[Item]:
+    """What is known so far: each gradient reached, marked while it is still a partial sum."""
+    of = r["of"]
+    rows = []
+    for label, value, complete in known.values():
+        rows.append([style.d(of, label), summary(value, style),
+                     "" if complete else "partial: more to come"])
+    if not rows:
+        return []
+    return [line(("known so far", HEAD), indent=2),
+            Table([], rows, styles=[NAME, GRAD, DIM], indent=4)]
+
+
+@renders("quiz")
+def quiz_items(r: dict, style: Style) -> list[Item]:
+    """A quiz shown rather than asked (inside `run FILE`): the questions, as an exercise."""
+    out: list[Item] = [line(("quiz ", HEAD), (r["of"], NAME),
+                            (f"  {len(r['questions'])} questions, from the output down", DIM))]
+    for k, q in enumerate(r["questions"]):
+        out.append(line((f"{k + 1}. ", DIM), q["prompt"], indent=2))
+    return fit(out, style)

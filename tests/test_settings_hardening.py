@@ -227,3 +227,27 @@ def test_a_summarized_value_says_how_to_see_all():
               if v.strip() != "..."]
     assert values[:3] == [0.0, 5e-05, 0.0001] and values[-1] == 1.0
     assert np.allclose(values[-3:], [0.9999, 0.99995, 1.0])
+
+
+def test_safe_mode_cannot_be_turned_off_from_inside(tmp_path):
+    s = Session(limits=Limits(safe=True))
+    (r,) = s.run("set safe false")
+    assert r["ok"] is False and r["error"]["type"] == "safe"
+    assert s.limits.safe is True
+    script = tmp_path / "evil.bp"
+    script.write_text(f"set safe 0\nsave {tmp_path / 'out.bp'}\n")
+    p = bp("--safe", str(script))
+    assert p.returncode == 1 and not (tmp_path / "out.bp").exists()
+    # turning it on from inside is fine, and it holds from then on
+    s = Session()
+    assert s.run("set safe true")[0]["ok"] and s.limits.safe is True
+    assert s.run(f"save {tmp_path / 'x.bp'}")[0]["error"]["type"] == "safe"
+
+
+def test_safe_mode_allows_the_built_in_data_sets():
+    if "load" not in table():
+        pytest.skip("no 'load' command on this branch")
+    s = Session(limits=SAFE)
+    for statement in ("load moons 20", "load xor 8", "load digits"):
+        (r,) = s.run(statement)
+        assert r["ok"], (statement, r.get("error"))

@@ -54,6 +54,23 @@ class FileError(BpError):
     kind = "file"
 
 
+class SafeModeError(BpError):
+    """A statement that reads or writes a file, refused in safe mode (`--safe`)."""
+
+    kind = "safe"
+
+
+class OutputClosed(BaseException):
+    """The output can no longer be written: its reader went away, or the disk is full.
+
+    Not an Exception, so that no statement catches it as its own failure: it rolls the
+    statement back like Ctrl-C and ends the run, which the command line reports once.
+    """
+
+    def __init__(self, error: OSError):
+        super().__init__(error.strerror or str(error))
+        self.errno = error.errno
+        self.reason = error.strerror or str(error)
 class CheckFailed(BpError):
     """A gradient check that did not pass: the statement fails, and its table is shown."""
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections import deque
 from collections.abc import Iterator
 
 import numpy as np
 
 from bpshell.commands.registry import Args, table, words
-from bpshell.errors import BpError, FileError, LimitError
+from bpshell.errors import BpError, FileError, LimitError, SafeModeError
 from bpshell.evaluate import Evaluator
 from bpshell.language.ast import Const
 from bpshell.language.split import Chunk, split_statements
@@ -30,12 +31,17 @@ from bpshell.results.result import Result
 from bpshell.state import Journal, State, signals_held
 from bpshell.timeout import deadline
 
+RUN_KEEPS = 100  # results of `run FILE` kept when no front end shows them as they come
+
 
 class Session:
     """One bpshell session: its State, the Evaluator over it, and its limits."""
 
     # callable(step, total, loss, every) a front end sets to draw fit progress
     progress = None
+    # callable(result) a front end sets to show each statement inside `run FILE` as it
+    # completes; without one, the run's result keeps the last RUN_KEEPS of them
+    nested = None
     # the settings the front end loaded (bpshell.settings.Settings); `set` changes them
     settings = None
 
@@ -90,20 +96,27 @@ class Session:
                 break
         return results
 
-    def iter_run(self, source: str, time_limit: float | None = None) -> Iterator[Result]:
-        """Yield one result dict per statement, as each completes."""
+    def iter_run(self, source: str, time_limit: float | None = None, *,
+                 nested: bool = False) -> Iterator[Result]:
+        """Yield one result dict per statement, as each completes.
+
+        nested: the statements of `run FILE`, already inside the run's own savepoint. They
+        open none of their own, since any failure rolls the whole run back; so the journal
+        keeps one old value per name for the whole run, not one per statement (a script
+        that rebinds `x` to a new array a thousand times keeps one, not a thousand).
+        """
         limit = self.limits.time_limit if time_limit is None else time_limit
         for chunk in split_statements(source):
-            yield self._run_chunk(chunk, limit)
+            yield self._run_chunk(chunk, limit, nested)
 
-    def _run_chunk(self, chunk: Chunk, limit: float) -> Result:
+    def _run_chunk(self, chunk: Chunk, limit: float, nested: bool = False) -> Result:
         text = chunk.text.strip()
         if len(chunk.text) > self.limits.max_statement_chars:
             e = LimitError(f"statement of {len(chunk.text):,} characters is over the limit of "
                            f"{self.limits.max_statement_chars:,} "
                            "(BPSHELL_MAX_STATEMENT_CHARS raises it)", chunk.line, chunk.column)
             return error_result(e, text[:200], chunk.line, chunk.column)
-        mark = self.journal.savepoint()
+        mark = None if nested else self.journal.savepoint()
         done = False
         try:
             with deadline(limit), warnings.catch_warnings():
@@ -111,13 +124,16 @@ class Session:
                 # repeat them, to stderr, out of order
                 warnings.simplefilter("ignore", RuntimeWarning)
                 stmt = parse_statement(chunk, words(), self.limits.max_depth)
+                if self.limits.safe:
+                    refuse_files(stmt)
                 self.state.serial += 1
                 result = self._execute(stmt)
-            with signals_held():
-                self.journal.release(mark)
-                done = True
+            if mark is not None:
+                with signals_held():
+                    self.journal.release(mark)
+            done = True
         except BaseException as exc:
-            if not done:
+            if not done and mark is not None:
                 with signals_held():
                     self.journal.rollback(mark)
             if not isinstance(exc, Exception):
@@ -132,8 +148,13 @@ class Session:
         cmd = table()[stmt.kind]
         return cmd.run(self, Args(stmt.args), stmt)
 
-    def run_file(self, text: str, path: str, pos) -> list[dict]:
-        """`run FILE`: every statement of text, as one statement of this session."""
+    def run_file(self, text: str, path: str, pos) -> tuple[list[dict], int]:
+        """`run FILE`: every statement of text, as one statement of this session.
+
+        Returns the results kept (none when `nested` shows them, else the last RUN_KEEPS)
+        and how many statements ran. A fit interrupted inside stops the whole run, which
+        the caller rolls back like any interrupted statement.
+        """
         key = os.path.realpath(path)
         if key in self._running:
             raise FileError(f"{path} is already running: a script cannot run itself", *pos)
@@ -142,11 +163,12 @@ class Session:
                              f"limit of {self.limits.max_depth:g} (BPSHELL_MAX_DEPTH or "
                              "--max-depth raises it)", *pos)
         self._running.add(key)
-        results = []
+        kept: deque[dict] = deque(maxlen=RUN_KEEPS)
+        count = 0
         try:
-            for r in self.iter_run(text, time_limit=0):
+            for r in self.iter_run(text, time_limit=0, nested=True):
                 r["file"] = path
-                results.append(r)
+                count += 1
                 if not r["ok"]:
                     err = r["error"]
                     # the whole script is one statement here: the caller rolls it all back;
@@ -155,9 +177,15 @@ class Session:
                                 *pos)
                     e.kind = err["type"]
                     raise e
+                if r.get("kind") == "fit" and r.get("interrupted"):
+                    raise KeyboardInterrupt
+                if self.nested is not None:
+                    self.nested(r)
+                else:
+                    kept.append(r)
         finally:
             self._running.discard(key)
-        return results
+        return list(kept), count
 
     # ------------------------------------------------------------ values from Python
     def __contains__(self, name: object) -> bool:
@@ -215,6 +243,15 @@ class Session:
         from bpshell.commands.save_script import session_script
 
         return session_script(self.state)
+
+
+def refuse_files(stmt: Stmt) -> None:
+    """Safe mode: a statement that would read or write a file is an error before it runs."""
+    paths = table()[stmt.kind].paths(stmt.args)
+    if paths:
+        raise SafeModeError(f"'{stmt.kind}' would use the file {paths[0]}, and safe mode "
+                            "(--safe, BPSHELL_SAFE) refuses every statement that reads or "
+                            "writes a file", *stmt.pos)
 
 
 def python_value(value, max_elements: int):

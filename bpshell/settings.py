@@ -29,6 +29,9 @@ _LIMIT_DOCS = {
     "time_limit": "seconds for one statement in a script (0: none)",
     "simplify_seconds": "seconds for simplify before diff shows the raw form",
     "max_statement_elements": "elements of all the arrays one statement computes",
+    "max_print_elements": "elements of a value printed whole; a summary beyond",
+    "history_size": "entries the shell's history keeps (0: none)",
+    "safe": "refuse every statement that reads or writes a file",
 }
 
 
@@ -49,7 +52,18 @@ class Setting:
     limit: bool = False  # a field of Limits (the engine reads it) or the front end's
 
     def parse(self, raw: object, where: str) -> object:
-        """raw (text from `set` or the environment, or a TOML value) as this setting's type."""
+        """raw (text from `set` or the environment, or a TOML value) as this setting's type.
+
+        A limit is read by Limits.parse, as its flag and variable are: `inf` lifts the
+        bound where that makes sense, and nan, negative and huge values are refused.
+        """
+        if self.limit:
+            from bpshell.limits import SettingError
+
+            try:
+                return Limits.parse(self.name, str(raw).replace("_", ""))
+            except SettingError as e:
+                raise SettingsError(f"{where}: {self.name} {e}, not {raw!r}") from None
         try:
             value = self._convert(raw)
         except (TypeError, ValueError):
@@ -106,8 +120,6 @@ SHELL_SETTINGS = (
             "terminal, unless NO_COLOR is set), always or never",
             choices=("auto", "always", "never")),
     Setting("ascii", bool, False, "BPSHELL_ASCII", "draw with ASCII only"),
-    Setting("history_size", int, 10_000, "BPSHELL_HISTORY_SIZE",
-            "history entries the shell loads at start-up (0: none)"),
     Setting("startup", str, "", "BPSHELL_STARTUP",
             "a script run before the first prompt of the interactive shell"),
 )

@@ -20,12 +20,13 @@ from bpshell.graph.build import Formula, Leaf, UserFunction
 from bpshell.timeout import held
 
 _MISSING = object()
-_HELD = {signal.SIGINT, signal.SIGALRM}
+_HELD = {signal.SIGINT, signal.SIGALRM, signal.SIGTERM, signal.SIGHUP}
 
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and the time-limit alarm back while a commit or a rollback runs.
+    """Hold Ctrl-C, the time-limit alarm and SIGTERM/SIGHUP (which the command line turns
+    into an orderly exit) back while a commit or a rollback runs.
 
     Held signals are delivered when the block ends, so nothing is lost; off the main
     thread Python delivers no signals to this code anyway, and the time limit's watchdog
@@ -46,27 +47,43 @@ def signals_held() -> Iterator[None]:
 
 
 class Journal:
-    """Undo entries since the outermost open savepoint, newest last."""
+    """Undo entries since the outermost open savepoint, newest last.
 
-    __slots__ = ("entries", "depth", "opened")
+    A value or attribute changed twice since the last savepoint was opened is recorded
+    once: every rollback that can happen now goes back past the first entry, which puts
+    back the older value anyway. So a `run FILE` that rebinds a name a thousand times
+    keeps one old value alive, not a thousand.
+    """
+
+    __slots__ = ("entries", "depth", "opened", "seen")
 
     def __init__(self) -> None:
         self.entries: list[tuple] = []
         self.depth = 0  # open savepoints; with none open nothing is recorded
         self.opened = 0  # savepoints ever opened: tells one statement from the next
+        self.seen: set[tuple] = set()  # (id of target, key) recorded since a savepoint
 
     def record(self, entry: tuple) -> None:
         if self.depth:
+            kind, target, key, _ = entry
+            if kind == "item" or kind == "attr":
+                # the targets of recorded entries stay alive, so their ids stay unique
+                signature = (id(target), key)
+                if signature in self.seen:
+                    return
+                self.seen.add(signature)
             self.entries.append(entry)
 
     def savepoint(self) -> int:
         self.depth += 1
         self.opened += 1
+        self.seen = set()
         return len(self.entries)
 
     def release(self, mark: int) -> None:
         """Keep the changes since mark (an enclosing savepoint may still undo them)."""
         self.depth -= 1
+        self.seen = set()
         if not self.depth:
             self.entries.clear()
 
@@ -95,6 +112,7 @@ class Journal:
             elif kind == "rng":
                 target.bit_generator.state = old
         self.depth -= 1
+        self.seen = set()
         if not self.depth:
             entries.clear()
 
@@ -131,7 +149,7 @@ class State:
     def __setattr__(self, key: str, value) -> None:
         journal = self.__dict__.get("journal")
         if journal is not None and journal.depth:
-            journal.entries.append(("attr", self, key, self.__dict__.get(key)))
+            journal.record(("attr", self, key, self.__dict__.get(key)))
         object.__setattr__(self, key, value)
 
     # ------------------------------------------------------------ random stream
@@ -261,6 +279,33 @@ class State:
         self.users = users
         self.cache = {}
         self.version += 1
+
+    def cycle(self) -> list[str] | None:
+        """A formula that reads itself through other formulas, as the path round
+        (`['y', 'z', 'y']`), or None. Iterative, linear in the definitions."""
+        done: set[str] = set()
+        for start, b in self.bindings.items():
+            if start in done or not isinstance(b, Formula):
+                continue
+            path, on_path = [start], {start}
+            stack = [iter(sorted(b.refs))]
+            while stack:
+                nxt = next(stack[-1], None)
+                if nxt is None:
+                    stack.pop()
+                    node = path.pop()
+                    on_path.discard(node)
+                    done.add(node)
+                    continue
+                if nxt in on_path:
+                    return path[path.index(nxt):] + [nxt]
+                nb = self.bindings.get(nxt)
+                if nxt in done or not isinstance(nb, Formula):
+                    continue
+                path.append(nxt)
+                on_path.add(nxt)
+                stack.append(iter(sorted(nb.refs)))
+        return None
 
     def depends_on(self, refs, name: str) -> bool:
         """Whether any of refs reads name, directly or through other definitions."""

@@ -39,6 +39,14 @@ def console_script() -> list[str]:
     return [found]
 
 
+def default_sigint() -> None:
+    """In a child process: Ctrl-C back to Python's default handling.
+
+    A shell starts a background job (`pytest &`) with SIGINT ignored, and a child inherits
+    that, so a test that interrupts bpshell would see nothing happen."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def clean_env(**extra: str) -> dict:
     env = {k: v for k, v in os.environ.items()
            if k not in ("NO_COLOR", "FORCE_COLOR", "BPSHELL_TIME_LIMIT", "COLUMNS")}
@@ -49,7 +57,8 @@ def clean_env(**extra: str) -> dict:
 def bp(*args: str, stdin: str | None = None, env: dict | None = None,
        timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(console_script() + list(args), input=stdin, capture_output=True,
-                          text=True, env=env or clean_env(), timeout=timeout, cwd=ROOT)
+                          text=True, env=env or clean_env(), timeout=timeout, cwd=ROOT,
+                          preexec_fn=default_sigint)
 
 
 def grads_from_json(stdout: str) -> dict:
@@ -149,7 +158,7 @@ def test_exit_stops_a_script_with_success():
 def test_interrupt_exits_130():
     proc = subprocess.Popen(console_script() + ["--time-limit", "0", "-c", LONG],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=clean_env(), cwd=ROOT)
+                            env=clean_env(), cwd=ROOT, preexec_fn=default_sigint)
     time.sleep(2.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)

@@ -12,13 +12,18 @@ tokens and from arbitrary unicode text. For every statement:
 - no RuntimeWarning reaches the caller;
 - the result can be written as JSON (what `--json` prints).
 
+The same sources also go through the command line's `main`, rendering included (plain
+text, rich, JSON Lines, errors on stderr): no traceback, no internal error, exit status
+0 or 1, no control character written, and JSON Lines that decode.
+
 The full runs are marked slow (CI runs them; BPSHELL_SLOW=1 runs them locally): 4,000
 examples in all (BPSHELL_FUZZ_EXAMPLES changes the number). BPSHELL_LONG=1 selects the
 long profile, 100,000 examples in all (it runs the slow tests too):
 
     BPSHELL_LONG=1 python -m pytest tests/test_fuzz.py
 
-A default run has brief versions instead, 150 examples in all.
+A default run has brief versions instead, 150 examples in all (and 15 through the
+command line; the slow run sends a twentieth of its examples through it).
 """
 
 from __future__ import annotations
@@ -511,3 +516,83 @@ def test_run_checked_accepts_known_sources(source: str) -> None:
     assert results and all(isinstance(r, dict) for r in results)
     outcome = [(r["ok"], r.get("value") if r["ok"] else r["error"]["type"]) for r in results]
     assert outcome == KNOWN[source]
+
+
+# ---------------------------------------------------------------- the command line, drawn
+#
+# The same sources through bpshell's `main` (the console script's code, in this process):
+# parsed, run, drawn as plain text, as rich (--color always) and as JSON Lines, errors
+# written to stderr. For every example: no exception escapes and no traceback or
+# internal error is written; the exit status is 0 or 1; nothing written holds a control
+# character (rich's own colour codes aside); every JSON line decodes, one per statement
+# run.
+
+CLI_LIMITS = ["--max-elements", "20000", "--max-nodes", "3000", "--max-statement-chars",
+              "4000", "--max-depth", "60", "--max-exponent", "1000", "--time-limit", "1",
+              "--simplify-seconds", "0.1", "--max-print-elements", "2000"]
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CLI_MODES = [[], ["--echo", "--keep-going"], ["--json"], ["--color", "always"]]
+
+
+def run_cli(source: str, mode: list[str]) -> tuple[int, str, str]:
+    """main(mode + limits + ['-c', source]) with stdout and stderr captured."""
+    import contextlib
+    import io
+    import signal
+
+    from bpshell.cli import main
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main([*mode, *CLI_LIMITS, "-c", source])
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    return status, out.getvalue(), err.getvalue()
+
+
+def check_cli(source: str) -> None:
+    source = defang(source)
+    for leftover in SAVE_DIR.iterdir():
+        if leftover.is_file():
+            leftover.unlink()
+    for mode in CLI_MODES:
+        status, out, err = run_cli(source, mode)
+        assert status in (0, 1), (mode, status, err[-500:])
+        assert "Traceback" not in err and "internal error" not in out + err, (mode, err)
+        assert "cannot show this result" not in err, (mode, err)
+        shown = _SGR.sub("", out) if "--color" in mode else out
+        assert not _CONTROL.search(shown + err), (mode, repr(source[:200]))
+        if "--json" in mode:
+            records = [json.loads(s) for s in out.splitlines()]
+            assert all(isinstance(r, dict) and r.get("ok") in (True, False) for r in records)
+            assert status == (1 if records and not records[-1]["ok"] else 0)
+
+
+CLI_EXAMPLES = max(1, PROFILE.max_examples // 20)  # 200 in CI, 5,000 in the long run
+
+
+@pytest.mark.slow
+@settings(PROFILE, max_examples=CLI_EXAMPLES)
+@given(ANY_SOURCE)
+def test_the_command_line_draws_every_source(source: str) -> None:
+    check_cli(source)
+
+
+@settings(BRIEF, max_examples=min(PROFILE.max_examples, 15))
+@given(ANY_SOURCE)
+def test_the_command_line_briefly(source: str) -> None:
+    check_cli(source)
+
+
+@pytest.mark.parametrize("source", [
+    "x = linspace(0, 1, 3000); x; grad x; tree x",  # past the print limit of 2,000
+    "help \x1b]0;title\x07; x = (1 +\x9b2)",
+    "w = randn(3, 3); y = sigmoid(w @ [1, 2, 3]); explain y; draw y to d.svg; vars",
+    "x = 1e400; y = log(x - x); grad y; check y",
+])
+def test_the_command_line_on_chosen_sources(source: str) -> None:
+    check_cli(source)

@@ -388,9 +388,10 @@ def test_every_limit_has_an_environment_variable() -> None:
     names = {f.name for f in fields(Limits)}
     assert set(Limits.ENV) == names
     assert all(v.startswith("BPSHELL_") for v in Limits.ENV.values())
-    environ = {Limits.ENV[n]: "7" for n in names}
+    switches = {f.name for f in fields(Limits) if f.type in (bool, "bool")}
+    environ = {Limits.ENV[n]: "1" if n in switches else "7" for n in names}
     limits = Limits.from_env(environ)
-    assert all(getattr(limits, n) == 7 for n in names)
+    assert all(getattr(limits, n) == (True if n in switches else 7) for n in names)
     # an explicit override (a flag) beats the environment
     assert Limits.from_env(environ, max_depth=9).max_depth == 9
 

@@ -49,11 +49,28 @@ def _refresh(match: re.Match) -> str:
     return "```console\n" + "".join(f"$ {c}\n{run_command(c)}" for c in commands) + "```"
 
 
+LIMITS_PATH = ROOT / "docs" / "limits.md"
+LIMITS_SECTION = re.compile(r"^## Limits and safety\n.*?(?=^## )", flags=re.S | re.M)
+
+
+def _with_limits(readme: str) -> str:
+    """The README with its "Limits and safety" section replaced by docs/limits.md."""
+    section = LIMITS_PATH.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+    return LIMITS_SECTION.sub(lambda m: section, readme, count=1)
+
+
 if os.environ.get("BPSHELL_UPDATE_README"):
     README_PATH.write_text(re.sub(r"```console\n(.*?)```", _refresh,
-                                  README_PATH.read_text(encoding="utf-8"), flags=re.S),
+                                  _with_limits(README_PATH.read_text(encoding="utf-8")),
+                                  flags=re.S),
                            encoding="utf-8")
 README = README_PATH.read_text(encoding="utf-8")
+
+
+def test_the_limits_section_is_docs_limits_md():
+    # docs/limits.md is the source; BPSHELL_UPDATE_README=1 copies it into the README
+    assert LIMITS_SECTION.search(README) is not None
+    assert _with_limits(README) == README
 
 
 def blocks(language: str) -> list[str]:

@@ -12,7 +12,7 @@ from bpshell.limits import Limits
 from bpshell.session import Session
 from bpshell.settings import SettingsError, all_settings, config_path, load
 
-LIMITS = [f.name for f in fields(Limits)]
+LIMITS = [f.name for f in fields(Limits) if not isinstance(f.default, bool)]  # numbers
 
 
 def write_config(tmp_path, text: str) -> str:

@@ -20,6 +20,7 @@ from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.validation import ValidationError
+from test_cli import default_sigint
 
 from bpshell.render.out import Options, Output
 from bpshell.session import Session
@@ -196,7 +197,8 @@ def spawn(*args: str, env_extra: dict | None = None, tmp: Path) -> pexpect.spawn
                BPSHELL_HISTORY=str(tmp / "history"))
     env.update(env_extra or {})
     child = pexpect.spawn(sys.executable, ["-m", "bpshell", *args], env=env, cwd=str(ROOT),
-                          encoding="utf-8", timeout=30, dimensions=(40, 120))
+                          encoding="utf-8", timeout=30, dimensions=(40, 120),
+                          preexec_fn=default_sigint)
     child.expect(">>>")
     return child
 
@@ -279,7 +281,8 @@ def run_in_pty(*args: str, env_extra: dict | None = None) -> tuple[str, int]:
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     env.update(TERM="xterm-256color", LC_ALL="C.UTF-8", **(env_extra or {}))
     child = pexpect.spawn(sys.executable, ["-m", "bpshell", *args], env=env, cwd=str(ROOT),
-                          encoding="utf-8", timeout=30, dimensions=(40, 120))
+                          encoding="utf-8", timeout=30, dimensions=(40, 120),
+                          preexec_fn=default_sigint)
     child.expect(pexpect.EOF)
     child.close()
     return child.before, child.exitstatus

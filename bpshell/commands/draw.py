@@ -23,7 +23,7 @@ DRAW_MAX_NODES = 400
          summary="the graph as the book draws it: values above the arrows, gradients below",
          examples=("draw price forward", "draw loss layers to net.svg",
                    "draw price steps to apple.svg"),
-         group="gradients", files=True,
+         group="gradients", files=True, default_file="{name}.svg",
          notes=("Writes NAME.svg unless 'to FILE' (.svg, .png or .dot) says otherwise; "
                 "'to FILE' comes last.",
                 "'layers' draws Affine, ReLU, Sigmoid and Softmax-with-Loss as boxes; "

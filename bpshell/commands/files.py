@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from bpshell.commands.registry import Args, command
-from bpshell.commands.save_script import session_script
+from bpshell.commands.registry import Args, command, lookup
+from bpshell.commands.save_script import large_arrays, npz_bytes, npz_path, session_script
 from bpshell.errors import FileError
-from bpshell.fileio import write_atomic
+from bpshell.fileio import write_all
 from bpshell.language.grammar import RawText
 from bpshell.language.source import ScriptError, read_script
 
@@ -21,10 +21,20 @@ from bpshell.language.source import ScriptError, read_script
          fields={"path": str, "statements": int})
 def save(session, args: Args, stmt) -> dict:
     path = _path(args, "save", stmt)
-    text = session_script(session.state)
-    write_atomic(path, text)
+    text = save_files(session.state, path, npz=lookup("load") is not None)
     statements = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
     return {"kind": "save", "path": path, "statements": statements}
+
+
+def save_files(state, path: str, npz: bool) -> str:
+    """Write the script to path, and its large arrays to the companion .npz when npz and
+    there are any."""
+    arrays = large_arrays(state) if npz else {}
+    companion = npz_path(path) if arrays else None
+    text = session_script(state, companion, tuple(arrays))  # in the session's order
+    # both renamed with signals held: never a new .npz beside an old script
+    write_all(([(companion, npz_bytes(arrays))] if companion else []) + [(path, text)])
+    return text
 
 
 @command("run", RawText("path", required=True, doc="the script to run"),
@@ -32,12 +42,12 @@ def save(session, args: Args, stmt) -> dict:
          examples=("run examples/apple.bp",), group="files", files=True,
          notes=("If any statement of the script fails, the session is left as it was "
                 "before 'run'.",),
-         fields={"path": str, "results": list})
+         fields={"path": str, "results": list, "statements": int})
 def run(session, args: Args, stmt) -> dict:
     path = _path(args, "run", stmt)
     text = read_source(path, stmt.pos)
-    results = session.run_file(text, path, stmt.pos)
-    return {"kind": "run", "path": path, "results": results}
+    results, count = session.run_file(text, path, stmt.pos)
+    return {"kind": "run", "path": path, "results": results, "statements": count}
 
 
 @command("export", RawText("path", required=True, doc="the file to write: .svg, .html or .txt"),

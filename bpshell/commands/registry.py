@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpshell.language.grammar import Grammar, is_raw, option_words
+from bpshell.language.grammar import Grammar, RawText, RestPath, is_raw, option_words
 
 GROUPS = ("values", "gradients", "symbolic", "training", "files", "session")
 
@@ -48,13 +48,24 @@ class Command:
     aliases: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     kind: str = ""  # the result kind its renderer draws; the name unless told
-    files: bool = False  # it reads or writes files
+    files: bool | Callable[[Mapping[str, Any]], bool] = False  # it reads or writes files
+    # (a callable says whether one statement's arguments do: 'load moons' reads none)
     hidden: bool = False  # a statement form (assignment, value) rather than a command word
     fields: Mapping[str, object] = field(default_factory=dict)  # the result's fields, typed
+    default_file: str = ""  # the file written when none is given ('{name}.svg'), if any
 
     @property
     def options(self) -> tuple[str, ...]:
         return option_words(self.grammar)
+
+    def paths(self, args: Mapping[str, Any]) -> list[str]:
+        """The file names a statement of this command gives (`save F`, `draw y to F`):
+        what safe mode refuses. A command that touches no file gives none."""
+        if not self.files or callable(self.files) and not self.files(args):
+            return []
+        given = [args[p.key] for p in self.grammar
+                 if isinstance(p, (RawText, RestPath)) and args.get(p.key)]
+        return given or ([self.default_file.format(**args)] if self.default_file else [])
 
 
 COMMANDS: dict[str, Command] = {}  # by name, in declaration order
@@ -63,8 +74,9 @@ _WORDS: dict[str, Command] = {}  # names and aliases, filled once every module i
 
 def command(name: str, *grammar, summary: str, examples: tuple[str, ...] | list[str],
             group: str, aliases: tuple[str, ...] = (), notes: tuple[str, ...] = (),
-            kind: str = "", files: bool = False, hidden: bool = False,
-            fields: Mapping[str, object] | None = None):
+            kind: str = "", files: bool | Callable[[Mapping[str, Any]], bool] = False,
+            hidden: bool = False,
+            fields: Mapping[str, object] | None = None, default_file: str = ""):
     """Declare a command; the decorated function runs it as fn(session, args, stmt)."""
     if group not in GROUPS:
         raise ValueError(f"unknown help group {group!r}")
@@ -74,7 +86,7 @@ def command(name: str, *grammar, summary: str, examples: tuple[str, ...] | list[
             raise ValueError(f"command {name!r} declared twice")
         COMMANDS[name] = Command(name, tuple(grammar), summary, tuple(examples), fn, group,
                                  aliases, tuple(notes), kind or name, files, hidden,
-                                 dict(fields or {}))
+                                 dict(fields or {}), default_file)
         return fn
 
     return register

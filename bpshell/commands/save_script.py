@@ -1,6 +1,16 @@
-"""`save FILE.bp`: the session's definitions as a script that replays to the same state."""
+"""`save FILE.bp`: the session's definitions as a script that replays to the same state.
+
+Arrays are written as literals, exact to the last bit. An array of more than
+NPZ_ELEMENTS elements goes instead into a companion FILE.npz beside the script, read
+back by a `load FILE.npz` line, when the session has a `load` command that reads one:
+a literal of millions of numbers would be hundreds of megabytes of text, past the
+statement length limit, and slow to parse back.
+"""
 
 from __future__ import annotations
+
+import io
+import os
 
 import numpy as np
 
@@ -35,7 +45,31 @@ def _number(v: float) -> str:
     return repr(v) if v >= 0 else f"({v!r})"
 
 
-def session_script(session) -> str:
+NPZ_ELEMENTS = 1000  # a larger array goes into the companion .npz (when `load` exists)
+
+
+def npz_path(path: str) -> str:
+    """The companion file of a saved script: session.bp -> session.npz."""
+    root, ext = os.path.splitext(path)
+    return (root if ext == ".bp" else path) + ".npz"
+
+
+def large_arrays(session) -> dict[str, np.ndarray]:
+    """The leaves too large to write as literals, by name, in the session's order."""
+    return {name: np.asarray(b.value, dtype=np.float64)
+            for name, b in session.bindings.items()
+            if isinstance(b, Leaf) and np.size(b.value) > NPZ_ELEMENTS}
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """The arrays as one .npz file (plain float64, nothing pickled)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def session_script(session, npz: str | None = None, in_npz: tuple[str, ...] = ()) -> str:
+    """The script; leaves named in in_npz are read from the file npz by one `load` line."""
     lines = ["# bpshell session"]
     if session.seed is not None:
         lines.append(f"seed {session.seed}")
@@ -49,8 +83,10 @@ def session_script(session) -> str:
     loaded = _digits_as_loaded(session)
     if loaded:
         lines.append("load digits")
+    if npz is not None and in_npz:
+        lines.append(f"load {npz}  # {', '.join(in_npz)}")
     for name, b in session.bindings.items():
-        if isinstance(b, Leaf) and name not in loaded:
+        if isinstance(b, Leaf) and name not in loaded and name not in in_npz:
             if np.ndim(b.value) and np.isnan(b.value).any():
                 # an array literal holds numbers only: nan is written as 0, and said so
                 lines.append(f"# {name} held nan, written here as 0")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bpshell.commands.registry import Args, command
-from bpshell.errors import BpError
+from bpshell.errors import BpError, SafeModeError
 from bpshell.language.grammar import RawText
 
 
@@ -43,6 +43,10 @@ def set_setting(session, args: Args, stmt) -> dict:
             value = table[name].parse(raw.strip(), "set")
         except SettingsError as e:
             raise BpError(e.message.removeprefix("set: "), *stmt.pos) from None
+        if name == "safe" and session.limits.safe and not value:
+            # else an untrusted script run with --safe would turn it off and write files
+            raise SafeModeError("safe mode cannot be turned off inside the session it "
+                                "guards", *stmt.pos)
         _apply(session, settings, table[name], value)
         changed[name] = value
     rows = []

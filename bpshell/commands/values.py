@@ -84,8 +84,22 @@ def define(session, args: Args, stmt) -> dict:
     fn = make_user_function(name, params, body, text, state.funcs, frozenset(calls),
                             session.limits.max_depth)
     state.set_functions({**state.funcs, name: fn}, refs_of)
+    loop = state.cycle()  # a formula that calls it, read by its body: refused, rolled back
+    if loop:
+        raise BpError(f"def {name} would make {loop[0]} read itself ({' -> '.join(loop)}, "
+                      f"through {name}); a definition cannot depend on itself", *stmt.pos)
     return {"kind": "def", "name": name, "params": list(params), "expr": text,
             "elementwise": fn.op is not None}
+
+
+def function_users(state, fname: str) -> list[str]:
+    """The functions and formulas that call fname directly (none if it is no function)."""
+    if fname not in state.funcs:
+        return []
+    users = [f.name for f in state.funcs.values() if fname in f.calls and f.name != fname]
+    users += [n for n, b in state.bindings.items()
+              if isinstance(b, Formula) and fname in calls_of(b.expr)]
+    return users
 
 
 def _calls_closure(funcs: dict, fname: str) -> set[str]:
@@ -112,6 +126,12 @@ def delete(session, args: Args, stmt) -> dict:
     for n in args.names:
         if n not in state.bindings and n not in state.funcs:
             raise UnknownName(session.ev.unknown(n), *stmt.pos)
+    for n in args.names:
+        users = [u for u in function_users(state, n) if u not in args.names]
+        if users:
+            raise BpError(f"{n} is used by {', '.join(users)}: a formula or function cannot "
+                          "lose a function it calls (del those too, or redefine it)",
+                          *stmt.pos)
     for n in args.names:
         if n in state.bindings:
             state.unbind(n)

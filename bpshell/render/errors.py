@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bpshell.render.doc import ERR, HEAD, Item, Line, line
 from bpshell.render.format import Style
+from bpshell.render.safe import visible, visible_name
 
 
 def error_items(r: dict, style: Style, source: str | None = None,
@@ -17,13 +18,16 @@ def error_items(r: dict, style: Style, source: str | None = None,
     ln, col = err.get("line") or r.get("line"), err.get("column") or r.get("column")
     head = Line()
     if filename is not None:
-        head.add(f"{filename}:{ln}:{col}: ", HEAD)
+        head.add(f"{visible_name(filename)}:{ln}:{col}: ", HEAD)
     head.add("error: ", ERR).add(err["message"])
     out: list[Item] = [head]
     text = _source_line(source, ln) if source is not None else None
     if text is not None and col and 1 <= col <= len(text) + 1:
-        out.append(line(text, indent=2))
-        out.append(line((caret_prefix(text, col - 1) + "^", ERR), indent=2))
+        # shown as visible text: an escaped control character is wider, and the caret
+        # moves with it
+        out.append(line(visible(text), indent=2))
+        out.append(line((caret_prefix(visible(text[:col - 1])) + "^", ERR),
+                        indent=2))
     return out
 
 
@@ -41,6 +45,6 @@ def _source_line(source: str | None, ln: int | None) -> str | None:
     return source[start: end if end >= 0 else len(source)].rstrip("\r")
 
 
-def caret_prefix(text: str, offset: int) -> str:
-    """Spaces (and the source's own tabs) up to offset, so the caret lines up."""
+def caret_prefix(text: str, offset: int | None = None) -> str:
+    """Spaces (and the source's own tabs) up to offset (all of text), so the caret lines up."""
     return "".join("\t" if ch == "\t" else " " for ch in text[:offset])

@@ -3,19 +3,27 @@
 Scalars print with 10 significant digits, so that 220.00000000000003 (float rounding in
 100*2*1.1) reads 220 as in the book. Arrays print through NumPy with commas, so that a
 printed array can be pasted back as an array literal. For a pipe an array prints whole on
-unwrapped lines; for a terminal it is summarized past a thousand elements.
+unwrapped lines, up to the print limit (`max_print_elements`); for a terminal it is
+summarized past a thousand elements. Past the print limit a value is summarized
+everywhere, so that showing a result stays within the statement's bounds: NumPy's
+printing is quadratic in the length of a line and of the whole text (100,000 elements
+take about 10 s, 9 million would take days). --json writes every element up to a million
+(JSON_WHOLE, or the print limit if that is higher).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 
 WHOLE_WIDTH = 1 << 30  # NumPy's line width for a pipe: rows are never wrapped
 # past this many elements (NumPy's own threshold) a pipe gets NumPy's summary, corners and
 # '...', too: the book's 1000 x 100 batch printed whole is 100,000 numbers no reader wants
-WHOLE_LIMIT = 1000
+PRINT_LIMIT = 1000  # elements of one value printed whole (Limits.max_print_elements)
+WHOLE_LIMIT = PRINT_LIMIT
+TERMINAL_THRESHOLD = 1000  # a terminal summarizes past this many elements, as NumPy does
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class Style:
     unicode: bool = True
     whole: bool = True  # pipes: every element, no wrapping
     width: int = 100  # a terminal's width, for NumPy's line breaks when not whole
+    print_limit: float = PRINT_LIMIT  # elements printed whole; a summary beyond (inf: all)
 
     def sym(self, uni: str, ascii_: str) -> str:
         return uni if self.unicode else ascii_
@@ -67,12 +76,41 @@ def value_text(v, style: Style, prefix: str = "") -> str:
         return number(v)
     import numpy as np
 
-    if style.whole:
-        return np.array2string(v, separator=", ", prefix=prefix,
-                               threshold=sys.maxsize if v.size <= WHOLE_LIMIT else 1000,
+    if style.whole and v.size <= style.print_limit:
+        return _whole(v, prefix)
+    if style.whole:  # over the print limit: the summary, on unwrapped lines
+        return np.array2string(v, separator=", ", prefix=prefix, threshold=0,
                                max_line_width=WHOLE_WIDTH)
-    return np.array2string(v, separator=", ", prefix=prefix, threshold=1000,
+    return np.array2string(v, separator=", ", prefix=prefix,
+                           threshold=min(TERMINAL_THRESHOLD, style.print_limit),
                            max_line_width=max(style.width - len(prefix), 40))
+
+
+def _whole(v, prefix: str) -> str:
+    """Every element, each row on one line, in time linear in the row's length.
+
+    NumPy builds a row by adding to one string, which is quadratic in its length; with
+    short lines it is not, so rows are printed wrapped and joined again. A wrapped row
+    goes on after a comma, a newline and exactly the indent of its elements (a new row
+    starts after `],`), so putting back `, ` gives NumPy's own unwrapped text.
+    """
+    import numpy as np
+
+    indent = len(prefix) + v.ndim
+    text = np.array2string(v, separator=", ", prefix=prefix, threshold=sys.maxsize,
+                           max_line_width=indent + 200)
+    return re.sub(r"(?<!\]),\n" + " " * indent, ", ", text)
+
+
+def print_limit_note(v, style: Style) -> str | None:
+    """What a summarized value's line says: that it was cut short, and how to see all."""
+    size = getattr(v, "size", 1)
+    if size <= style.print_limit:
+        return None
+    if not style.whole and style.print_limit >= TERMINAL_THRESHOLD:
+        return None  # a terminal's usual summary, as NumPy's: a pipe shows every element
+    return (f"summarized: over the print limit of {style.print_limit:,} elements "
+            "(--max-print-elements inf prints all)")
 
 
 def summary(v, style: Style) -> str:

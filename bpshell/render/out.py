@@ -13,9 +13,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TextIO
 
+from bpshell.errors import OutputClosed
 from bpshell.render.doc import DIM, ERR, Item, line
 from bpshell.render.errors import error_items
-from bpshell.render.format import Style
+from bpshell.render.format import PRINT_LIMIT, Style
 from bpshell.render.items import items_for
 from bpshell.render.text import to_text
 
@@ -31,9 +32,11 @@ class Options:
     color: bool = False
     unicode: bool = True
     terminal: bool = False  # the stream is a terminal: summarize big arrays, wrap lines
+    print_limit: float = PRINT_LIMIT  # elements of a value printed whole
 
 
-def decide(color: str, stream: TextIO, environ=None, ascii_only: bool = False) -> Options:
+def decide(color: str, stream: TextIO, environ=None, ascii_only: bool = False,
+           print_limit: float = PRINT_LIMIT) -> Options:
     """--color auto|always|never, NO_COLOR and whether the stream is a terminal."""
     from bpshell.render.format import unicode_ok
 
@@ -42,7 +45,8 @@ def decide(color: str, stream: TextIO, environ=None, ascii_only: bool = False) -
     use_rich = color == "always" or (color == "auto" and tty)
     colors = color == "always" or (color == "auto" and tty and not env.get("NO_COLOR"))
     uni = not ascii_only and unicode_ok(stream, env)
-    return Options(rich=use_rich, color=colors, unicode=uni, terminal=tty)
+    return Options(rich=use_rich, color=colors, unicode=uni, terminal=tty,
+                   print_limit=print_limit)
 
 
 def _isatty(stream) -> bool:
@@ -63,7 +67,8 @@ class Output:
         self._console = None
         self.before_output = None  # called before anything is written (clears progress)
         width = self._width()
-        self.style = Style(unicode=options.unicode, whole=not options.terminal, width=width)
+        self.style = Style(unicode=options.unicode, whole=not options.terminal, width=width,
+                           print_limit=options.print_limit)
 
     # ------------------------------------------------------------ showing
     def show(self, result: dict) -> None:
@@ -97,15 +102,18 @@ class Output:
         if self.before_output is not None:
             self.before_output()
         target = stream if stream is not None else self.out
-        if self.options.rich and not plain and target is self.out:
-            console = self.console()
-            from bpshell.render.rich_backend import renderable
+        try:
+            if self.options.rich and not plain and target is self.out:
+                console = self.console()
+                from bpshell.render.rich_backend import renderable
 
-            for item in items:
-                console.print(renderable(item, self.options.unicode))
-        else:
-            target.write(to_text(items, self.options.unicode))
-            target.flush()
+                for item in items:
+                    console.print(renderable(item, self.options.unicode))
+            else:
+                target.write(to_text(items, self.options.unicode))
+                target.flush()
+        except OSError as e:  # the reader went away (| head), a full disk: stop the run
+            raise OutputClosed(e) from None
 
     def render(self, items: list[Item]) -> str:
         """Items as the terminal would show them (ANSI codes when drawn by rich), unwritten."""
@@ -162,12 +170,18 @@ class Output:
 
     # ------------------------------------------------------------ export
     def export(self, path: str) -> None:
-        """Write the transcript: .svg and .html through rich, .txt as shown. Raises OSError."""
+        """Write the transcript to path whole or not at all (raises FileError)."""
+        from bpshell.fileio import write_atomic
+
+        write_atomic(path, self.export_text(path))
+
+    def export_text(self, path: str) -> str:
+        """The transcript as path's kind of file: .svg and .html through rich, .txt as shown.
+
+        """
         items = list(self.transcript)
         if path.endswith(".txt") and not self.options.rich:
-            data = to_text(items, self.options.unicode)
-            _write(path, data)
-            return
+            return to_text(items, self.options.unicode)
         from rich.console import Console
 
         from bpshell.render.rich_backend import renderable
@@ -178,12 +192,10 @@ class Output:
         for item in items:
             rec.print(renderable(item, self.options.unicode))
         if path.endswith(".svg"):
-            data = rec.export_svg(title="bpshell")
-        elif path.endswith(".html"):
-            data = rec.export_html()
-        else:
-            data = rec.export_text()
-        _write(path, data)
+            return rec.export_svg(title="bpshell")
+        if path.endswith(".html"):
+            return rec.export_html()
+        return rec.export_text()
 
 
 def make_console(options: Options, stream: TextIO):
@@ -219,11 +231,6 @@ class _AsciiStream:
 
     def fileno(self) -> int:
         return self._stream.fileno()
-
-
-def _write(path: str, data: str) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(data)
 
 
 __all__ = ["Options", "Output", "decide", "make_console", "DIM"]

@@ -3,11 +3,18 @@ SVG for a notebook (with a fit's loss curve).
 
 plotext draws in the terminal (pure Python, small); matplotlib writes image files and is
 an optional extra (`pip install 'bpshell[plot]'`), imported only when a picture is asked for.
+
+A curve of a million points is thinned first to what can be seen: in each run of
+consecutive samples its lowest and highest point (so no peak is lost), and for data
+points one per cell of the picture. plotext takes about 10 s for a million points,
+thinned it takes a fraction of a second. A picture keeps every point up to FILE_POINTS
+(a notebook's SVG holds the data it shows), and is thinned past that.
 """
 
 from __future__ import annotations
 
-import os
+import io
+import math
 import re
 
 import numpy as np
@@ -16,6 +23,74 @@ from bpshell.errors import FileError
 from bpshell.results.curve import drawable, runs
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+TERMINAL_POINTS = 4000  # points per curve handed to plotext (a terminal is ~200 dots wide)
+FILE_POINTS = 40_000  # points per curve handed to matplotlib (a picture is ~600 px wide)
+
+
+def thin_line(x: np.ndarray, y: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most about `points` of the samples, in order, drawing the same line: the lowest
+    and the highest of each run of consecutive samples."""
+    n = len(y)
+    if n <= points:
+        return x, y
+    k = math.ceil(n / (points // 2))  # samples per run
+    runs = math.ceil(n / k)
+    padded = np.full(runs * k, np.nan)
+    padded[:n] = y
+    grid = padded.reshape(runs, k)
+    start = np.arange(runs) * k
+    keep = np.unique(np.concatenate([start + np.nanargmin(grid, axis=1),
+                                     start + np.nanargmax(grid, axis=1)]))
+    return x[keep], y[keep]
+
+
+def thin_points(x: np.ndarray, y: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """One point per cell of a cells x cells grid over the points' range (a scatter), once
+    there are more points than cells."""
+    if len(x) <= cells * cells:
+        return x, y
+    ix = _cell(x, cells)
+    iy = _cell(y, cells)
+    _, first = np.unique(ix * cells + iy, return_index=True)
+    first.sort()
+    return x[first], y[first]
+
+
+def _cell(v: np.ndarray, cells: int) -> np.ndarray:
+    lo, hi = float(np.min(v)), float(np.max(v))
+    span = hi - lo if hi > lo else 1.0
+    return np.minimum(((v - lo) / span * cells).astype(np.int64), cells - 1)
+
+
+def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ok = drawable(x) & drawable(y)
+    return x[ok], y[ok]
+
+
+def pieces(x: np.ndarray, v: np.ndarray, points: int):
+    """Each run of drawable points of a curve, thinned: a line never bridges a gap (where
+    the function is nan or overflows), and a million points draw as fast as a thousand."""
+    for a, b in runs(drawable(v) & drawable(x)):
+        yield thin_line(x[a:b], v[a:b], points)
+
+
+def _series_of(result: dict) -> list:
+    """(label, values) for the function and, where there is one, its derivative."""
+    out = [(result["expr"], np.asarray(result["y"], dtype=float).reshape(-1))]
+    if result.get("dy") is not None:
+        out.append((f"d/d{result['wrt']}", np.asarray(result["dy"], dtype=float).reshape(-1)))
+    return out
+
+
+def _data(result: dict, cells: int) -> list:
+    """(name, (x, values)) for each 'data' name: finite points, one per cell once there
+    are more than cells x cells of them."""
+    out = []
+    for name, values in (result.get("data") or {}).items():
+        v = np.asarray(values, dtype=float).reshape(-1)
+        xd = np.asarray(result["data_x"], dtype=float).reshape(-1)
+        out.append((name, thin_points(*_finite(xd, v), cells)))
+    return out
 
 
 def terminal_plot(result: dict, width: int = 78, height: int = 20) -> str:
@@ -37,20 +112,17 @@ def terminal_plot(result: dict, width: int = 78, height: int = 20) -> str:
     plt.plotsize(width, height)
     plt.theme("clear")
     for label, v, color in curves:
-        for n, (a, b) in enumerate(runs(drawable(v))):
-            plt.plot(x[a:b].tolist(), v[a:b].tolist(), label=label if n == 0 else None,
+        for n, (xs, ys) in enumerate(pieces(x, v, TERMINAL_POINTS)):
+            plt.plot(xs.tolist(), ys.tolist(), label=label if n == 0 else None,
                      marker="braille", color=color)
-    for name, values in data.items():
-        v = np.asarray(values, dtype=float).reshape(-1)
-        xd = np.asarray(result["data_x"], dtype=float).reshape(-1)
-        ok = drawable(v) & drawable(xd)
-        plt.scatter(xd[ok].tolist(), v[ok].tolist(), label=name, marker="*")
+    for name, (xd, v) in _data(result, 4 * max(width, height)):
+        plt.scatter(xd.tolist(), v.tolist(), label=name, marker="*")
     plt.xlabel(result["wrt"])
     return _ANSI.sub("", plt.build())
 
 
 def save_plot(result: dict, path: str) -> None:
-    """Write the plot to a .png or .svg file (atomically: a temporary file, then a rename)."""
+    """Write the plot to a .png or .svg file, whole or not at all."""
     if not path.lower().endswith((".png", ".svg")):
         raise FileError("plot writes .png or .svg files")
     figure = _figure_class()
@@ -60,16 +132,13 @@ def save_plot(result: dict, path: str) -> None:
 
 
 def _save(fig, path: str) -> None:
-    """Write a Figure to path atomically: a temporary file, then a rename."""
-    tmp = f"{path}.tmp{os.getpid()}{os.path.splitext(path)[1]}"
-    try:
-        fig.savefig(tmp, bbox_inches="tight")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise FileError(f"cannot write {path}: {e.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write a Figure to path as write_atomic writes: through a link, never over a device,
+    and an interrupted write leaves the old file whole."""
+    from bpshell.fileio import write_atomic
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.lower().rsplit(".", 1)[-1], bbox_inches="tight")
+    write_atomic(path, buf.getvalue())
 
 
 def _needs_figure(what: str):
@@ -92,12 +161,6 @@ def _figure_class():
     return Figure
 
 
-def _gaps(v) -> np.ndarray:
-    """The curve with the points it cannot draw as nan: matplotlib leaves a gap there."""
-    v = np.asarray(v, dtype=float)
-    return np.where(drawable(v), v, np.nan)
-
-
 def plot_figure(result: dict, figure):
     """The plot of a function, its derivative and any data points, as a Figure (or the
     decision regions, for points of two columns)."""
@@ -105,13 +168,13 @@ def plot_figure(result: dict, figure):
         return regions_figure(result, figure)
     fig = figure(figsize=(6.4, 4.2), dpi=100)
     ax = fig.subplots()
-    ax.plot(result["x"], _gaps(result["y"]), label=result["expr"], gid="function")
-    if result.get("dy") is not None:
-        ax.plot(result["x"], _gaps(result["dy"]), label=f"d/d{result['wrt']}", linestyle="--",
-                gid="derivative")
-    for name, values in (result.get("data") or {}).items():
-        ax.scatter(np.asarray(result["data_x"]).reshape(-1), np.asarray(values).reshape(-1),
-                   label=name, s=12, color="black")
+    x = np.asarray(result["x"], dtype=float).reshape(-1)
+    for k, (label, v) in enumerate(_series_of(result)):
+        for n, (xs, ys) in enumerate(pieces(x, v, FILE_POINTS)):
+            ax.plot(xs, ys, label=label if n == 0 else None, linestyle="--" if k else "-",
+                    gid="derivative" if k else "function")
+    for name, (xd, v) in _data(result, 600):
+        ax.scatter(xd, v, label=name, s=12, color="black")
     ax.set_xlabel(result["wrt"])
     ax.grid(alpha=0.3)
     ax.legend()

@@ -1,7 +1,8 @@
 """Items as rich renderables: colours, boxed tables and trees for a terminal and `export`.
 
 Imported only when rich output is wanted (a terminal, `--color always`, `export`), which
-keeps a piped run free of rich's import time.
+keeps a piped run free of rich's import time. Text is made visible (render/safe.py) first:
+rich strips a few control codes but passes ESC and the rest through.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from bpshell.render.doc import Item, Line, Table, TreeNode
+from bpshell.render.safe import visible
 
 STYLES = {
     "name": "bold cyan",
@@ -36,7 +38,7 @@ STYLES = {
 def text(ln: Line, indent: bool = False) -> Text:
     out = Text(" " * ln.indent if indent else "")
     for s, style in ln.segs:
-        out.append(s, STYLES.get(style, style))
+        out.append(visible(s), STYLES.get(style, style))
     return out
 
 
@@ -54,7 +56,7 @@ def renderable(item: Item, unicode: bool = True) -> RenderableType:
 def _cell(cell, style: str) -> Text:
     if isinstance(cell, Line):
         return text(cell)
-    return Text(cell, STYLES.get(style, style))
+    return Text(visible(cell), STYLES.get(style, style))
 
 
 def _table(t: Table, unicode: bool) -> RenderableType:
@@ -65,7 +67,7 @@ def _table(t: Table, unicode: bool) -> RenderableType:
                                          for r in t.rows):
         ncols -= 1  # rich folds the column before a trailing column that is all empty
     for k in range(ncols):
-        table.add_column(t.columns[k] if k < len(t.columns) else "", style=None,
+        table.add_column(visible(t.columns[k]) if k < len(t.columns) else "", style=None,
                          header_style="bold", overflow="fold")
     styles = t.styles + [""] * ncols
     for row in t.rows:

@@ -2,6 +2,8 @@
 
 Lines are never wrapped (a value prints whole); tables are aligned columns under a rule;
 trees use the same guides as rich's Tree (box drawing, or ASCII when unicode can't show).
+Every piece of text is made visible (render/safe.py) before it is measured or written, so
+no control character reaches the terminal and columns still line up.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 
 from bpshell.render.doc import DERIV, Item, Line, Table, TreeNode, cell_text
+from bpshell.render.safe import visible
 
 UNICODE_GUIDES = ("├── ", "└── ", "│   ", "    ", "─")
 ASCII_GUIDES = ("|-- ", "`-- ", "|   ", "    ", "-")
@@ -34,15 +37,16 @@ def item_lines(item: Item, unicode: bool = True) -> list[str]:
 
 def _indented(text: str, indent: int) -> list[str]:
     pad = " " * indent
-    return [pad + s for s in text.split("\n")]
+    return [pad + s for s in visible(text).split("\n")]
 
 
 def table_lines(t: Table, unicode: bool = True) -> list[str]:
     rule = (UNICODE_GUIDES if unicode else ASCII_GUIDES)[4]
-    grid = [[cell_text(c).split("\n") for c in row] for row in t.rows]
-    ncols = max([len(t.columns)] + [len(r) for r in grid])
+    grid = [[visible(cell_text(c)).split("\n") for c in row] for row in t.rows]
+    columns = [visible(c) for c in t.columns]
+    ncols = max([len(columns)] + [len(r) for r in grid])
     widths = [0] * ncols
-    for k, name in enumerate(t.columns):
+    for k, name in enumerate(columns):
         widths[k] = len(name)
     for row in grid:
         for k, cell in enumerate(row):
@@ -51,8 +55,8 @@ def table_lines(t: Table, unicode: bool = True) -> list[str]:
     out: list[str] = []
     if t.title is not None:
         out.extend(_indented(t.title.plain, t.title.indent))
-    if t.columns:
-        out.append(pad + _join([[c] for c in t.columns], widths)[0])
+    if columns:
+        out.append(pad + _join([[c] for c in columns], widths)[0])
         out.append(pad + _join([[rule * w] for w in widths], widths)[0])
     for row in grid:
         out.extend(pad + s for s in _join(row, widths))

@@ -32,9 +32,12 @@ def banner(unicode: bool) -> str:
     return f"bpshell {__version__} {dash} type 'help' for help, Ctrl-D or 'exit' to leave"
 
 
+UNDO_CHARS = 4 << 20  # characters the undo stack of the line being typed may hold in all
+
+
 def make_prompt(session, history: History, **kwargs) -> PromptSession:
     """One PromptSession with every part of the shell (kwargs: input/output for tests)."""
-    return PromptSession(
+    prompt = PromptSession(
         message=PROMPT,
         multiline=True,
         prompt_continuation=lambda width, line_number, wrap_count: CONTINUATION,
@@ -51,6 +54,29 @@ def make_prompt(session, history: History, **kwargs) -> PromptSession:
         include_default_pygments_style=False,
         **kwargs,
     )
+    bound_undo(prompt.default_buffer)
+    return prompt
+
+
+def bound_undo(buffer, limit: int = UNDO_CHARS) -> None:
+    """Cap the buffer's undo stack near `limit` characters in all, oldest states dropped.
+
+    prompt_toolkit saves the whole text before every key press, so a 200 KB line typed
+    or pasted without bracketed paste would keep 200,000 copies of a growing line
+    (20 GB). Here the stack keeps limit / (the line's length) states (at least 16): while
+    a line grows they are no longer than it, and when it shrinks the long ones were
+    already few. Undo still steps back through the recent states.
+    """
+    save = buffer.save_to_undo_stack
+
+    def bounded_save(clear_redo_stack: bool = True) -> None:
+        save(clear_redo_stack)
+        stack = buffer._undo_stack  # prompt_toolkit keeps it private; a list of (text, pos)
+        keep = max(16, limit // max(1, len(buffer.text)))
+        if len(stack) > keep:
+            del stack[:len(stack) - keep]
+
+    buffer.save_to_undo_stack = bounded_save
 
 
 def interactive(session, out: Output, history: History | None = None, **prompt_kwargs) -> int:
@@ -58,9 +84,7 @@ def interactive(session, out: Output, history: History | None = None, **prompt_k
     note = None
     settings = session.settings
     if history is None:
-        history, note = open_history(history_path())
-        if settings is not None:
-            history = keep_last(history, settings["history_size"])
+        history, note = open_history(history_path(), session.limits.history_size)
     prompt = make_prompt(session, history, **prompt_kwargs)
     out.note(banner(out.options.unicode))
     if note:
@@ -79,6 +103,9 @@ def interactive(session, out: Output, history: History | None = None, **prompt_k
             continue  # Ctrl-C: the line is dropped, the prompt comes back
         except EOFError:
             return 0  # Ctrl-D
+        if getattr(history, "note", None):  # the history file failed: said once
+            out.note(history.note)
+            history.note = None
         if not text.strip():
             continue
         out.echo(text, show=False)  # recorded for `export`, already on screen
@@ -107,20 +134,6 @@ def run_startup(session, out: Output, path: str, front) -> None:
         return
     run_source(session, source, out, path, time_limit=0, errors_to_stderr=False,
                show=front.show)
-
-
-def keep_last(history: History, size: int) -> History:
-    """The history with only its newest `size` entries loaded (the file keeps them all)."""
-    load = history.load_history_strings
-
-    def newest():
-        for n, entry in enumerate(load()):  # newest first
-            if n >= size:
-                return
-            yield entry
-
-    history.load_history_strings = newest  # type: ignore[method-assign]
-    return history
 
 
 class Front:

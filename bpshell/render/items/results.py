@@ -24,7 +24,14 @@ from bpshell.render.doc import (
     Table,
     line,
 )
-from bpshell.render.format import Style, is_array, shape_text, summary, value_text
+from bpshell.render.format import (
+    Style,
+    is_array,
+    print_limit_note,
+    shape_text,
+    summary,
+    value_text,
+)
 from bpshell.render.items.arrays import brief
 from bpshell.render.items.findings import findings
 from bpshell.render.registry import items_for, renders
@@ -38,9 +45,7 @@ def _assign(r: dict, style: Style) -> list[Item]:
     if r["value"] is None:
         return [_symbolic_line(r, name)]
     out = line((name, NAME), " = ", (value_text(r["value"], style, f"{name} = "), NUM))
-    if is_array(r["value"]):
-        out.add(f"  # {shape_text(r['shape'])}", DIM)
-    return [out]
+    return [_shape_note(out, r, style)]
 
 
 @renders("value")
@@ -48,9 +53,15 @@ def _value(r: dict, style: Style) -> list[Item]:
     if r["value"] is None:
         return [_symbolic_line(r, None)]
     out = line((value_text(r["value"], style), NUM))
+    return [_shape_note(out, r, style)]
+
+
+def _shape_note(out: Line, r: dict, style: Style) -> Line:
+    """`  # 2x3` after an array; and when it was summarized, why and how to see all."""
     if is_array(r["value"]):
-        out.add(f"  # {shape_text(r['shape'])}", DIM)
-    return [out]
+        note = print_limit_note(r["value"], style)
+        out.add(f"  # {shape_text(r['shape'])}" + (f"; {note}" if note else ""), DIM)
+    return out
 
 
 def _symbolic_line(r: dict, name: str | None) -> Line:
@@ -295,10 +306,11 @@ def _exit(r: dict, style: Style) -> list[Item]:
 @renders("run")
 def _run(r: dict, style: Style) -> list[Item]:
     out: list[Item] = []
-    for sub in r.get("results") or []:
+    kept = r.get("results") or []
+    for sub in kept:  # none when the front end showed each as it came
         out.extend(items_for(sub, style))
-    n = len(r.get("results") or [])
-    out.append(line((f"ran {r['path']} ({n} statement{'s' if n != 1 else ''})", DIM)))
+    n = r.get("statements", len(kept))
+    out.append(line((f"ran {r['path']} ({n:,} statement{'s' if n != 1 else ''})", DIM)))
     return out
 
 

@@ -345,7 +345,9 @@ def test_symbolic_graph_draws_expressions():
     root = check_geometry(svg_text(pic))
     forward = {t.text for t in texts(root, "forward")}
     assert {"a", "b", "a*b", "a*b + 1"} <= forward
-    assert texts(root, "grad") == []
+    # below the arrows, each gradient in the upstream gradient dout: d(ab)/da = b, ...
+    grads = {t.text for t in texts(root, "grad")}
+    assert {"dout", "b*dout", "a*dout"} <= grads
     assert "symbolic" in pic.note
     assert any("symbolic" in (t.text or "") for t in texts(root, "note"))
 
@@ -511,3 +513,22 @@ def test_draw_steps_that_cannot_all_be_written_leaves_none(tmp_path):
     r = s.run(f"draw price steps to {tmp_path}/apple.gif")[-1]
     assert not r["ok"] and ".svg" in r["error"]["message"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_symbolic_graph_is_drawn_as_figure_5_20(tmp_path):
+    # the sigmoid from nodes with x unbound: forward expressions above the arrows, and
+    # below each the gradient in terms of dout, as the book's Figure 5-20 writes them
+    import sympy as sp
+
+    s = Session()
+    r = s.run(f"y = 1/(1 + exp(-x)); draw y to {tmp_path}/fig.svg")[-1]
+    assert r["ok"] and "Figure 5-20" in r["note"]
+    texts = [t for t in ET.parse(tmp_path / "fig.svg").getroot().iter(
+        "{http://www.w3.org/2000/svg}text") if (t.get("class") or "") == "grad"]
+    grads = {t.text for t in texts}
+    assert {"dout", "-dout*y**2", "-dout*y**2*exp(-x)", "dout*y**2*exp(-x)"} <= grads
+    # the one x receives is the sigmoid's own rule, dout*y*(1 - y), checked numerically
+    x, y, dout = sp.symbols("x y dout")
+    at = {x: 0.7, dout: 1.3, y: 1 / (1 + sp.exp(-0.7))}
+    got = sp.sympify("dout*y**2*exp(-x)").subs(at)  # the test's own reading of the label
+    assert float(got) == pytest.approx(float((dout * y * (1 - y)).subs(at)))

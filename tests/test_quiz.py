@@ -102,7 +102,7 @@ def test_symbolic_answers_are_checked_with_sympy_in_any_equivalent_form():
 
 def forward(text: str, env: dict, limits) -> float:
     """The graph's value at env, by the forward pass alone (no gradient involved)."""
-    from bpshell.numeric.quiz import evaluate_with, parse_answer
+    from bpshell.commands.quizzing import evaluate_with, parse_answer
 
     return float(evaluate_with(parse_answer(text, 200), env, {}, limits))
 

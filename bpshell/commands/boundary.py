@@ -9,7 +9,9 @@ import numpy as np
 
 from bpshell.commands.registry import Args
 from bpshell.errors import BpError, ShapeError
+from bpshell.graph.build import Builder, Leaf
 from bpshell.language.printer import to_text
+from bpshell.numeric.passes import Plan
 
 GRID = 120  # cells along each axis: 14,400 points, one forward pass
 
@@ -40,7 +42,6 @@ def classes_of(scores: np.ndarray, count: int) -> np.ndarray:
 
 def boundary(session, args: Args, stmt, points: np.ndarray) -> dict:
     """The class at every cell of a grid over the points; row i is the i-th y value."""
-    from bpshell.commands.plot import plan_at
 
     xs, ys = grid_axes(points)
     gx, gy = np.meshgrid(xs, ys)
@@ -68,3 +69,15 @@ def boundary(session, args: Args, stmt, points: np.ndarray) -> dict:
 
         save_regions(result, os.path.expanduser(args.file))
     return result
+
+
+def plan_at(session, args: Args, xs: np.ndarray) -> tuple[Builder, Plan]:
+    """The plot's expression as a plan, with the 'wrt' name holding xs."""
+    state = session.state
+    expr = session.ev.fold(args.expr, state.serial)
+    bindings = dict(state.bindings)
+    bindings[args.wrt] = Leaf(xs, "", 0, 0)
+    b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last, state)
+    b.graph.root = b.expr(expr, {}, state.serial)
+    return b, Plan(b.graph, session.limits.max_elements,
+                   session.limits.max_statement_elements)

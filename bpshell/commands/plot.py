@@ -6,12 +6,11 @@ import os
 
 import numpy as np
 
+from bpshell.commands.boundary import boundary, plan_at
 from bpshell.commands.registry import Args, command
 from bpshell.errors import BpError, ShapeError
-from bpshell.graph.build import Builder, Leaf
 from bpshell.language.grammar import Expr, Names, OneName, Range, RestPath
 from bpshell.language.printer import to_text
-from bpshell.numeric.passes import Plan
 from bpshell.results.curve import DRAWABLE, drawable
 from bpshell.results.fields import NONE, TEXT
 
@@ -42,7 +41,6 @@ from bpshell.results.fields import NONE, TEXT
 def plot(session, args: Args, stmt) -> dict:
     points = session.ev.value_of(args.wrt)
     if args.range is None and np.ndim(points) == 2 and np.shape(points)[1] == 2:
-        from bpshell.commands.boundary import boundary
 
         return boundary(session, args, stmt, np.asarray(points, dtype=np.float64))
     xs = _points(session, args, stmt)
@@ -78,18 +76,6 @@ def _points(session, args: Args, stmt) -> np.ndarray:
     if xs is None or np.ndim(xs) == 0:
         raise BpError(f"give a range ('from A to B') or make {args.wrt} an array", *stmt.pos)
     return np.asarray(xs, dtype=np.float64)
-
-
-def plan_at(session, args: Args, xs: np.ndarray) -> tuple[Builder, Plan]:
-    """The plot's expression as a plan, with the 'wrt' name holding xs."""
-    state = session.state
-    expr = session.ev.fold(args.expr, state.serial)
-    bindings = dict(state.bindings)
-    bindings[args.wrt] = Leaf(xs, "", 0, 0)
-    b = Builder(bindings, state.funcs, None, session.limits.max_nodes, state.last, state)
-    b.graph.root = b.expr(expr, {}, state.serial)
-    return b, Plan(b.graph, session.limits.max_elements,
-                   session.limits.max_statement_elements)
 
 
 def _curve(session, args: Args, stmt, xs: np.ndarray):

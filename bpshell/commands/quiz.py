@@ -40,7 +40,7 @@ def quiz(session, args: Args, stmt) -> dict:
         raise BpError(f"'{name}' holds a value with no graph behind it; quiz a name "
                       "defined by a formula, or 'quiz apple'", *stmt.pos)
     plan, grads, _ = ev.gradients(name, None, None, stmt.pos)
-    from bpshell.numeric.quiz import Quiz
+    from bpshell.commands.quizzing import Quiz
 
     symbolic = plan.values[plan.graph.root] is None
     make = _symbolic_questions if symbolic else _numeric_questions
@@ -54,7 +54,7 @@ def quiz(session, args: Args, stmt) -> dict:
 
 def _built_in(session, which: str):
     """The book's graph (or a random one) in a scratch session, so yours is untouched."""
-    from bpshell.numeric.quiz import BOOK, random_graph
+    from bpshell.commands.quizzing import BOOK, random_graph
 
     scratch = type(session)(limits=session.limits)
     if which == "random":
@@ -74,8 +74,8 @@ def _env(plan) -> dict:
 
 
 def _numeric_questions(plan, grads, of: str):
+    from bpshell.commands.quizzing import Question
     from bpshell.numeric.explain import explain
-    from bpshell.numeric.quiz import Question
 
     env = _env(plan)
     out = []
@@ -100,7 +100,7 @@ def _numeric_questions(plan, grads, of: str):
 def _symbolic_questions(plan, grads, of: str):
     import sympy as sp
 
-    from bpshell.numeric.quiz import Question
+    from bpshell.commands.quizzing import Question
     from bpshell.symbolic.ledger import Formulas, symbolic_ledger
 
     graph = plan.graph

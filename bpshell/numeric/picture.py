@@ -24,6 +24,9 @@ SYMBOLS = {"add": "+", "sub": "-", "mul": "×", "div": "/", "pow": "**", "neg": 
            "softmax_cross_entropy": "Softmax-with-Loss"}
 # one-node layers of the book's chapter 5; matmul followed by a bias add is Affine
 LAYERS = {"relu": "ReLU", "sigmoid": "Sigmoid", "softmax_cross_entropy": "Softmax-with-Loss"}
+SYMBOLIC_BACKWARD = ("a symbolic graph, as the book's Figure 5-20: forward expressions above "
+                     "the arrows, and below each the gradient it carries back, in terms of "
+                     "the upstream gradient dout")
 SYMBOLIC_NOTE = ("a symbolic graph: the edges show forward expressions only; "
                  "diff gives its derivatives symbolically")
 
@@ -71,7 +74,10 @@ def picture(plan: Plan, grads: list | None, root: int, *, layers: bool = False,
                              _shape(plan.values[root])))
     _keys(pic.edges)
     _sums(pic, with_grads)
-    if symbolic:
+    if symbolic and not forward_only and _symbolic_gradients(pic, plan, root, groups):
+        pic.forward_only = False
+        pic.note = SYMBOLIC_BACKWARD
+    elif symbolic:
         pic.note = SYMBOLIC_NOTE
     elif with_grads and steps is not None:
         pic.note = f"the backward pass after {min(steps, total_steps)} of {total_steps} steps"
@@ -260,3 +266,26 @@ def _grad_or(grads: list | None, i: int, with_grads: bool):
 
 def _shape(v) -> tuple[int, ...]:
     return tuple(np.shape(v)) if v is not None else ()
+
+
+def _symbolic_gradients(pic: Picture, plan: Plan, root: int, groups: dict) -> bool:
+    """Each edge's gradient as an expression in the upstream gradient (the symbolic
+    ledger's), for a graph with unbound symbols; False where it has none (arrays)."""
+    from bpshell.errors import BpError
+    from bpshell.symbolic.ledger import Formulas, free_upstream, symbolic_ledger
+
+    if groups:
+        return False  # a layer box has no one expression to show
+    graph = plan.graph
+    try:
+        found = symbolic_ledger(Formulas(graph, root, set()),
+                                free_upstream(set(graph.named)))
+    except BpError:
+        return False
+    sent = {(row["id"], d["id"]): d["value"] for row in found["rows"]
+            for d in row["downstream"]}
+    for e in pic.edges:
+        e.grad = found["upstream_symbol"] if e.target == pic.root else sent.get(
+            (e.target, e.source))
+    return True
+

@@ -438,8 +438,9 @@ def _cli_case(field: str, how: str) -> tuple[str, str, subprocess.CompletedProce
         proc = _cli([flag, str(value), "-c", over])
     elif how == "env":
         proc = _cli(["-c", over], env={Limits.ENV[field]: str(value)})
-    else:  # the flag beats the environment variable
-        proc = _cli([flag, str(value), "-c", over], env={Limits.ENV[field]: "1000000000"})
+    else:  # the flag beats the environment variable (a large value it may take)
+        large = "100000"  # within every limit's range (max_depth's ends there)
+        proc = _cli([flag, str(value), "-c", over], env={Limits.ENV[field]: large})
     return field, how, proc
 
 

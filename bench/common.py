@@ -28,6 +28,15 @@ def chain_source(lines: int) -> str:
     return "\n".join(["h0 = 0.5", *body])
 
 
+def sigmoid_chain(depth: int) -> str:
+    """Named sigmoid layers `h{i} = sigmoid(w{i}*h{i-1} + b{i})` from x: a symbolic chain."""
+    lines, prev = [], "x"
+    for i in range(1, depth + 1):
+        lines.append(f"h{i} = sigmoid(w{i}*{prev} + b{i})")
+        prev = f"h{i}"
+    return "\n".join(lines)
+
+
 def interleaved(jobs: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
     """Median seconds per call of each job, run round by round in rotating order."""
     names = list(jobs)

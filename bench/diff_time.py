@@ -11,7 +11,7 @@ exhausts Python's recursion limit). SymPy's cache is cleared before every timed 
 from __future__ import annotations
 
 import sympy as sp
-from common import arguments, emit, emit_machine, interleaved
+from common import arguments, emit, emit_machine, interleaved, sigmoid_chain
 from sympy.core.cache import clear_cache
 
 from bpshell.session import Session
@@ -19,14 +19,6 @@ from bpshell.session import Session
 BENCH = "diff_time"
 THREE_LEVEL = "sigmoid(w3*tanh(w2*sigmoid(w1*x + b1) + b2) + b3)"
 GOALS = {"3-level": 0.5, 40: 0.1, 160: 0.3}
-
-
-def chain_source(depth: int) -> str:
-    lines, prev = [], "x"
-    for i in range(1, depth + 1):
-        lines.append(f"h{i} = sigmoid(w{i}*{prev} + b{i})")
-        prev = f"h{i}"
-    return "\n".join(lines)
 
 
 def engine_job(setup: str, statement: str, chain: bool):
@@ -81,7 +73,7 @@ def measure(depths: list[int], naive_depth: int, rounds: int) -> None:
     emit(BENCH, "diff of a 3-level expression", t["engine"], "s",
          "sympy.diff of the same expression", t["naive"], goal=f"< {goal} s",
          met=t["engine"] < goal, rounds=rounds)
-    jobs = {str(d): engine_job(chain_source(d), f"diff h{d} wrt w1", True) for d in depths}
+    jobs = {str(d): engine_job(sigmoid_chain(d), f"diff h{d} wrt w1", True) for d in depths}
     jobs["naive"] = naive_chain(naive_depth)
     t = interleaved(jobs, rounds)
     for d in depths:

@@ -13,21 +13,13 @@ from __future__ import annotations
 import time
 
 import sympy as sp
-from common import arguments, emit, emit_machine, interleaved
+from common import arguments, emit, emit_machine, interleaved, sigmoid_chain
 from sympy.core.cache import clear_cache
 
 from bpshell.session import Session
 
 BENCH = "symbolic_chain"
 GOAL_SECONDS, GOAL_GROWTH = 0.1, 5.0  # growth: time at 160 over time at 40 (4 is linear)
-
-
-def chain_source(depth: int) -> str:
-    lines, prev = [], "x"
-    for i in range(1, depth + 1):
-        lines.append(f"h{i} = sigmoid(w{i}*{prev} + b{i})")
-        prev = f"h{i}"
-    return "\n".join(lines)
 
 
 def grad_statement(depth: int) -> str:
@@ -37,7 +29,7 @@ def grad_statement(depth: int) -> str:
 
 def engine_job(depth: int):
     session = Session()
-    results = session.run(chain_source(depth))
+    results = session.run(sigmoid_chain(depth))
     if not all(r["ok"] for r in results):
         raise RuntimeError(f"building the depth-{depth} chain failed")
     statement = grad_statement(depth)
@@ -75,7 +67,7 @@ def check_values(depth: int) -> None:
     values = {"x": 0.3, **{f"w{i}": 0.5 + 0.1 * i for i in range(1, depth + 1)},
               **{f"b{i}": -0.2 * i for i in range(1, depth + 1)}}
     numeric = Session()
-    numeric.run("\n".join(f"{k} = {v}" for k, v in values.items()) + "\n" + chain_source(depth))
+    numeric.run("\n".join(f"{k} = {v}" for k, v in values.items()) + "\n" + sigmoid_chain(depth))
     (reference,) = numeric.run(grad_statement(depth))
     for i in range(1, depth + 1):
         values[f"h{i}"] = numeric.value_of(f"h{i}")

@@ -12,18 +12,12 @@ script run inside a session keeps none of them.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from typing import TextIO
 
 from bpshell.errors import BpError, OutputClosed
 from bpshell.render.out import Output
 from bpshell.timeout import deadline
-
-# A long script's session state (definitions, trees, graphs) lives until the end; every
-# 1,000 statements it is moved out of the cyclic collector's sight, which would otherwise
-# re-scan all of it in each full collection (0.3-0.4 s of a 20,000-line script).
-FREEZE_EVERY = 1000
 
 
 @dataclass
@@ -49,8 +43,6 @@ def run_source(session, source: str, out: Output, filename: str | None, *,
     try:
         for result in session.iter_run(source, time_limit):
             status.statements += 1
-            if status.statements % FREEZE_EVERY == 0:
-                gc.freeze()
             if result.get("ok") and result.get("kind") == "export":
                 result = _export(out, result, bound)
             if json_out is not None:

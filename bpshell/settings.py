@@ -137,18 +137,27 @@ def config_path(environ=None) -> str:
 
 
 def read_config(path: str) -> dict:
-    """The config file's keys (a [limits] table is read as top-level keys); {} if absent."""
+    """The config file's keys (a [limits] table is read as top-level keys); {} if absent.
+
+    The TOML parser is imported only when there is a file: most runs have none, and the
+    import is a few milliseconds of every start-up.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise SettingsError(f"{path}: cannot read it ({e.strerror or e})") from None
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        return {}
-    except OSError as e:
-        raise SettingsError(f"{path}: cannot read it ({e.strerror or e})") from None
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise SettingsError(f"{path}: not valid TOML: not UTF-8 text ({e.reason} at byte "
+                            f"{e.start})") from None
     except tomllib.TOMLDecodeError as e:
         raise SettingsError(f"{path}: not valid TOML: {e}") from None
     flat = {k: v for k, v in data.items() if k != "limits"}

@@ -20,6 +20,7 @@ from bpshell.limits import Limits
 from bpshell.numeric.check import differentiable
 from bpshell.numeric.passes import Plan, to_plain
 from bpshell.ops.table import CONSTRUCTORS, element_count
+from bpshell.plans import PlanCache, keepable
 from bpshell.state import State
 
 
@@ -29,6 +30,7 @@ class Evaluator:
     def __init__(self, state: State, limits: Limits):
         self.state = state
         self.limits = limits
+        self.plans = PlanCache()
 
     # ------------------------------------------------------------ values
     def builder(self, frozen: bool) -> Builder:
@@ -65,9 +67,15 @@ class Evaluator:
         """The whole graph behind a name, every node recomputed: for grad, check, tree."""
         if name not in self.state.bindings:
             raise UnknownName(self.unknown(name))
-        b = self.builder(frozen=False)
-        b.graph.root = b.name_node(name)
-        plan = Plan(b.graph, self.limits.max_elements, self.limits.max_statement_elements)
+        lim = self.limits
+        key = (lim.max_nodes, lim.max_elements, lim.max_statement_elements)
+        plan = self.plans.get(name, self.state, key)
+        if plan is None:
+            b = self.builder(frozen=False)
+            b.graph.root = b.name_node(name)
+            plan = Plan(b.graph, lim.max_elements, lim.max_statement_elements)
+            if keepable(b):
+                self.plans.put(name, plan, self.state, key)
         plan.forward()
         return plan
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from bpshell.graph.build import Formula, Leaf, UserFunction
-from bpshell.timeout import held
+from bpshell.timeout import held, raw_signal
 
 _MISSING = object()
 _HELD = {signal.SIGINT, signal.SIGALRM, signal.SIGTERM, signal.SIGHUP}
@@ -38,12 +38,12 @@ def signals_held() -> Iterator[None]:
         with held():
             yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    old = raw_signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         with held():
             yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        raw_signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class Journal:

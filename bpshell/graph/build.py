@@ -130,6 +130,7 @@ class Builder(sx.Visitor):
         self.last = last
         self.layers = layers  # the session's layer context, for dropout and batchnorm
         self.slots: dict[tuple, int] = {}  # calls of stateful layers met so far, by place
+        self.read_last = False  # whether a node holds `_`, the last value
         self.graph = Graph()
 
     def _add(self, node: Node) -> int:
@@ -205,6 +206,7 @@ class Builder(sx.Visitor):
         if ast.id == "_":
             if self.last is None:
                 raise UnknownName("'_' is the last value, and there is none yet", *ast.pos)
+            self.read_last = True
             return self._add(Node("const", value=self.last, pos=ast.pos, stmt=stmt, ast=ast))
         named = self.graph.named.get(ast.id)
         if named is not None:

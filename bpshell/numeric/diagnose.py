@@ -20,6 +20,11 @@ def _finite(v) -> bool:
         return True
     if isinstance(v, float):  # np.float64 too: math is 20x cheaper than a ufunc here
         return math.isfinite(v)
+    if type(v) is np.ndarray and v.dtype.kind == "f":
+        # a finite sum means every element is finite (an inf or a nan would carry into
+        # it), at the cost of one reduction and no boolean array; a sum that overflows
+        # is checked element by element
+        return math.isfinite(v.sum()) or bool(np.isfinite(v).all())
     return bool(np.all(np.isfinite(v)))
 
 
@@ -105,7 +110,7 @@ def kinks(graph: Graph, values: list) -> list[dict]:
         x = values[node.args[0]]
         if x is None:
             continue
-        at_zero = int(np.sum(np.asarray(x) == 0))
+        at_zero = int(np.count_nonzero(np.asarray(x) == 0))
         if at_zero:
             out.append({"node": node.label, "id": i, "op": node.op.name, "count": at_zero,
                         "convention": node.op.kink})

@@ -330,6 +330,8 @@ def _no_keywords(fname: str, ast: sx.Call) -> None:
 def call_params(op: Op, extra: list, ast: sx.Call) -> tuple:
     """The values of an op's parameters in a call: positional ones, then those given by
     name, which only a declared parameter taking one value accepts (`axis=1`)."""
+    if not extra and not ast.keywords:
+        return ()
     values = [param_value(a, op, j) for j, a in enumerate(extra)]
     if not ast.keywords:
         return tuple(values)

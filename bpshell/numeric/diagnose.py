@@ -56,8 +56,23 @@ def _summary(v):
                                                  "nonfinite": int(np.sum(~np.isfinite(v)))}
 
 
+def _scalars_finite(values: list) -> bool:
+    """True when every value is a finite number, by one exact sum over them all.
+
+    An inf or a nan carries into the sum; arrays, symbols (None) or a sum that overflows
+    answer False, and the caller looks node by node. On a large scalar graph this is most
+    of the diagnosis saved.
+    """
+    try:
+        return math.isfinite(math.fsum(v for v in values if v is not None))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def first_nonfinite_value(graph: Graph, values: list) -> dict | None:
     """The first node, in forward order, whose value is inf or nan."""
+    if _scalars_finite(values):
+        return None
     for i, node in enumerate(graph.nodes):
         v = values[i]
         if _finite(v):
@@ -77,6 +92,8 @@ def first_nonfinite_value(graph: Graph, values: list) -> dict | None:
 
 def first_nonfinite_grad(graph: Graph, values: list, grads: list) -> dict | None:
     """The first node, in backward order, whose gradient became inf or nan."""
+    if _scalars_finite(grads):
+        return None
     nodes = graph.nodes
     for i in range(len(nodes) - 1, -1, -1):
         g = grads[i]
@@ -125,11 +142,14 @@ _PATTERNS = {
 }
 
 
+_OUTER = {outer for outer, _ in _PATTERNS} | {"exp"}  # the ops a hint can start from
+
+
 def hints(graph: Graph, values: list) -> list[dict]:
     """Known unstable patterns, each named once with the stable op to use instead."""
     found: dict[str, dict] = {}
     for i, node in enumerate(graph.nodes):
-        if node.kind != "op" or not node.args:
+        if node.kind != "op" or not node.args or node.op.name not in _OUTER:
             continue
         inner = graph.nodes[node.args[0]]
         if inner.kind == "op":

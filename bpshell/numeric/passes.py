@@ -61,6 +61,9 @@ _OPERATORS: dict[Callable, Callable] = {
 }
 
 
+_F64 = np.float64
+
+
 def _shape(v) -> tuple:
     """np.shape without its dispatch cost for arrays, NumPy scalars and Python floats."""
     if type(v) is float:
@@ -312,9 +315,11 @@ def _run_backward(program: list, rules: list, vals: list, grads: list) -> None:
                     ga = g
                 else:  # _NEG and _SCALE: a constant factor
                     ga = g * fn
-                shape = _shape(vals[a])
-                if _shape(ga) != shape:
-                    ga = unbroadcast(ga, shape)
+                va = vals[a]
+                if type(va) is not _F64 or type(ga) is not _F64:  # two scalars: no shapes
+                    shape = _shape(va)
+                    if _shape(ga) != shape:
+                        ga = unbroadcast(ga, shape)
             prev = grads[a]
             grads[a] = ga if prev is None else prev + ga
 

@@ -316,6 +316,8 @@ def param_at(o: Op, j: int) -> Param | None:
 def params_problem(o: Op, given: int) -> tuple[str, int | None] | None:
     """What is wrong with a call that gives `given` values after its inputs, and the index
     of the first value too many (None when values are missing); None when nothing is."""
+    if not given and not o.params:  # most calls: an op's inputs and nothing after them
+        return None
     if given < sum(p.least for p in o.params):
         missing = next(p for p in o.params if p.least)
         return f"{o.name} needs {missing.doc or missing.name}: {o.example}", None

@@ -31,7 +31,7 @@ from bpshell.ops.table import (
 # ---------------------------------------------------------------- bindings
 
 
-@dataclass
+@dataclass(slots=True)
 class Leaf:
     """A name holding a value: a number, an array, the result of an update."""
 
@@ -42,7 +42,7 @@ class Leaf:
     expr: object = None  # the expression it was computed from, kept to trace inf/nan
 
 
-@dataclass
+@dataclass(slots=True)
 class Formula:
     """A live definition: recomputed from its inputs whenever they change."""
 

@@ -123,8 +123,8 @@ def optional(name: str) -> tuple[ModuleType | None, str]:
     BPSHELL_BENCH_NO=micrograd,torch hides installed ones, so the skipping can be tested.
     """
     hidden = {n.strip() for n in os.environ.get(HIDDEN_ENV, "").split(",") if n.strip()}
-    if name in hidden:
-        return None, f"{name} hidden by {HIDDEN_ENV}"
+    if name.split(".")[0] in hidden:
+        return None, f"{name.split('.')[0]} hidden by {HIDDEN_ENV}"
     try:
         return importlib.import_module(name), ""
     except ImportError as e:

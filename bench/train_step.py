@@ -17,6 +17,8 @@ The gradients, and the weights after the fit, must equal the book's before timin
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from book_layers import Net
 from common import arguments, emit, emit_machine, interleaved
@@ -54,6 +56,13 @@ def same(what: str, got: dict, want: dict, rtol: float) -> None:
             raise AssertionError(f"{what}: {p} differs from the book's by up to {worst:g}")
 
 
+def net_name(sizes: tuple[int, ...], batch: int) -> str:
+    """The figure's start: the net, its batch, and OPENBLAS_CORETYPE when it is set."""
+    core = os.environ.get("OPENBLAS_CORETYPE")
+    blas = f" (OPENBLAS_CORETYPE={core})" if core else ""
+    return f"TwoLayerNet {'-'.join(map(str, sizes))}, batch {batch}{blas}"
+
+
 def grad_statement(session: Session) -> dict:
     """The statement's gradients by name; a failed statement stops the run."""
     (result,) = session.run(GRAD)
@@ -85,7 +94,7 @@ def measure_grad(sizes: tuple[int, ...], batch: int, rounds: int) -> None:
     same("grad", engine(), book(), 1e-9)  # the same batch: both turns are at 1
     t = interleaved({"engine": engine, "alone": lambda: grad_statement(session),
                      "book": book}, rounds, prepare={"alone": lambda: set_batch("alone")})
-    figure = f"TwoLayerNet {'-'.join(map(str, sizes))}, batch {batch}: {GRAD}"
+    figure = f"{net_name(sizes, batch)}: {GRAD}"
     baseline = "the book's net.gradient (NumPy layers)"
     ratio = t["engine"] / t["book"]
     emit(BENCH, f"{figure}, new batch set from Python", t["engine"] * 1e3, "ms", baseline,
@@ -134,7 +143,7 @@ def measure_fit(sizes: tuple[int, ...], batch: int, steps: int, rounds: int) -> 
     times = interleaved({"engine": engine, "book": lambda: book_loop(net, x, t, steps)},
                         rounds, prepare={"engine": reset_engine, "book": reset_book})
     ratio = times["engine"] / times["book"]
-    emit(BENCH, f"TwoLayerNet {'-'.join(map(str, sizes))}, batch {batch}: {statement}",
+    emit(BENCH, f"{net_name(sizes, batch)}: {statement}",
          times["engine"] * 1e3, "ms", f"the book's loop: {steps} SGD steps on net.gradient",
          times["book"] * 1e3, goal=f"ratio <= {GOAL_FIT}", met=ratio <= GOAL_FIT,
          rounds=rounds)

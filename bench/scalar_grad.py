@@ -15,13 +15,15 @@ four nodes a line (a constant, relu, *, +), one both engines can build, since mi
 
 Every engine's d h_n / d h_0 must agree within 1e-9 before any timing. micrograd's
 backward recurses once per node, so it runs in a thread with a 512 MiB stack and a
-recursion limit of 10**6. Rows whose baseline is not installed (or is hidden with
+recursion limit of 10**6. The cyclic garbage a call leaves is collected, untimed, before
+the next. Rows whose baseline is not installed (or is hidden with
 BPSHELL_BENCH_NO=micrograd,torch) print a record saying they were skipped and why.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import subprocess
 import sys
@@ -130,7 +132,10 @@ def measure_time(lines: int, rounds: int, baselines: dict[str, Callable[[], floa
     check("bpshell (repeated)", grad_statement(session, lines), reference)
     for name, job in baselines.items():
         check(name, job(), reference)
-    t = interleaved({"engine": lambda: grad_statement(session, lines), **baselines}, rounds)
+    jobs = {"engine": lambda: grad_statement(session, lines), **baselines}
+    # micrograd's graph is cyclic (each Value's _backward closes over it): collected
+    # untimed before every call, so that no engine pays for the garbage another left
+    t = interleaved(jobs, rounds, prepare={name: gc.collect for name in jobs})
     figure = f"grad h{lines} statement, scalar chain of {nodes:,} nodes"
     if "micrograd" in baselines:
         ratio = t["engine"] / t["micrograd"]

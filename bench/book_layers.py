@@ -113,6 +113,16 @@ class Net:
             first.dW = np.dot(first.x.T, dout)
             first.db = np.sum(dout, axis=0)
 
+    def gradient(self, x, t) -> dict:
+        """The book's TwoLayerNet.gradient: forward (the loss), backward, then the grads."""
+        self.loss(x, t)
+        self.backward()
+        grads = {}
+        for k, affine in enumerate(self.affines, start=1):
+            grads[f"W{k}"] = affine.dW
+            grads[f"b{k}"] = affine.db
+        return grads
+
     def step(self, x, t, skip_first_dx: bool = False) -> float:
         """Forward and backward: the gradients are left in each Affine's dW and db."""
         loss = self.loss(x, t)

@@ -1,10 +1,10 @@
-"""Goal 4: a script of 20,000 chain statements and a `grad`, end to end through `bpshell FILE`.
+"""A script of 20,000 chain statements and a `grad`, end to end through `bpshell FILE`.
 
 The script defines `h{i} = h{i-1} + 0.0001 * tanh(h{i-1})` line by line (each a named
 definition, never one growing expression) and ends with `grad h{n}`. The console script
-runs it with its output going to a pipe, as a scripted run does. Figures: 20,000 lines
-under 3 s, 40,000 within 2.2x of that, and, for scale, `python -c "import numpy, sympy"`
-(what any run pays before its first statement) and the same session in-process.
+runs it with its output discarded, as a scripted run does. The goal (issue 17): within
+2.5x of `python -c "import numpy, sympy"`, timed interleaved in the same run. For context,
+without goals: 40,000 lines against 20,000 (growth) and the same session in-process.
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ from common import (
 from bpshell.session import Session
 
 BENCH = "script_session"
-GOAL_SECONDS, GOAL_GROWTH = 3.0, 2.2
+GOAL = 2.5
+BASELINE = 'python -c "import numpy, sympy"'
 
 
 def script(lines: int) -> str:
+    """The chain script: one named definition per line, then the grad."""
     return f"{chain_source(lines)}\ngrad h{lines}\n"
 
 
 def in_process(text: str) -> float:
+    """Seconds for Session.run of the whole script, which must end in a grad."""
     t0 = time.perf_counter()
     results = Session().run(text, keep_going=False)
     elapsed = time.perf_counter() - t0
@@ -45,6 +48,7 @@ def in_process(text: str) -> float:
 
 
 def measure(small: int, rounds: int) -> None:
+    """The script at small and twice small lines and the baseline, interleaved."""
     large = 2 * small
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
@@ -59,19 +63,19 @@ def measure(small: int, rounds: int) -> None:
             "baseline": lambda: run_command([sys.executable, "-c", "import numpy, sympy"]),
         }, rounds)
         inside = in_process(script(small))
+    ratio = t["small"] / t["baseline"]
     emit(BENCH, f"script of {small:,} lines + grad, end to end (bpshell FILE)", t["small"],
-         "s", 'python -c "import numpy, sympy"', t["baseline"],
-         goal=f"< {GOAL_SECONDS:g} s", met=t["small"] < GOAL_SECONDS, rounds=rounds)
+         "s", BASELINE, t["baseline"], goal=f"ratio <= {GOAL:g}", met=ratio <= GOAL,
+         rounds=rounds)
     emit(BENCH, f"script of {small:,} lines + grad, in-process (Session.run, no printing)",
          inside, "s", "the same end to end", t["small"])
     growth = t["large"] / t["small"]
     emit(BENCH, f"script of {large:,} lines + grad, end to end (bpshell FILE)", t["large"],
-         "s", f"the same with {small:,} lines", t["small"],
-         goal=f"ratio <= {GOAL_GROWTH:g}", met=growth <= GOAL_GROWTH, ratio=growth,
-         rounds=rounds)
+         "s", f"the same with {small:,} lines", t["small"], ratio=growth, rounds=rounds)
 
 
 def main() -> None:
+    """20,000 lines, 3 rounds (100 lines, 1 round with --tiny)."""
     args = arguments(__doc__.splitlines()[0])
     emit_machine(BENCH)
     ensure_bytecode()

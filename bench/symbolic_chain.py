@@ -1,4 +1,4 @@
-"""Goal 3: the symbolic gradient of a sigmoid chain w.r.t. all its parameters, vs `sympy.diff`.
+"""Context: the symbolic gradient of a sigmoid chain w.r.t. all its parameters, vs `sympy.diff`.
 
 The chain is bpshell source with no values, `h{i} = sigmoid(w{i}*h{i-1} + b{i})` from
 h0 = x, and the figure is the statement `grad h{d} wrt w1, b1, ...`: reverse mode over the
@@ -6,6 +6,8 @@ ops' local derivatives, one shared step per named adjoint. The baseline differen
 expanded expression with `sympy.diff` for each parameter (4.5 s at depth 20, RecursionError
 past 22), so it is timed at a smaller depth, interleaved with the engine at that depth.
 SymPy's expression cache is cleared before every timed call, so depths compare fairly.
+Depth 40 under 0.1 s and linear growth to 160 were goals before issue 17; the rows stay,
+without goals, as context for bench/diff_time.py.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from sympy.core.cache import clear_cache
 from bpshell.session import Session
 
 BENCH = "symbolic_chain"
-GOAL_SECONDS, GOAL_GROWTH = 0.1, 5.0  # growth: time at 160 over time at 40 (4 is linear)
 
 
 def grad_statement(depth: int) -> str:
@@ -101,20 +102,15 @@ def measure(naive_depth: int, depths: list[int], focus: int, rounds: int) -> Non
     for d in depths:
         value = td[str(d)]
         emit(BENCH, f"symbolic gradient, depth {d}, all {2 * d} parameters", value, "s",
-             f"the same at depth {focus}", td[str(focus)],
-             goal=f"< {GOAL_SECONDS} s" if d == focus else None,
-             met=value < GOAL_SECONDS if d == focus else None, rounds=rounds,
+             f"the same at depth {focus}", td[str(focus)], rounds=rounds,
              us_per_depth=round(value / d * 1e6, 1))
     emit(BENCH, f"symbolic gradient, depth {focus}, first in a fresh process", cold, "s",
-         f"the same, repeated (depth {focus})", td[str(focus)], goal=f"< {GOAL_SECONDS} s",
-         met=cold < GOAL_SECONDS)
+         f"the same, repeated (depth {focus})", td[str(focus)])
     deepest = max(depths)
     growth = td[str(deepest)] / td[str(focus)]
-    limit = GOAL_GROWTH * deepest / (4 * focus)
-    emit(BENCH, f"symbolic gradient growth, depth {deepest} vs {focus}", td[str(deepest)], "s",
-         f"the same at depth {focus}", td[str(focus)],
-         goal=f"ratio <= {limit:g} ({deepest / focus:g} is linear)", met=growth <= limit,
-         ratio=growth, rounds=rounds)
+    emit(BENCH, f"symbolic gradient growth, depth {deepest} vs {focus} "
+         f"({deepest / focus:g} is linear)", td[str(deepest)], "s",
+         f"the same at depth {focus}", td[str(focus)], ratio=growth, rounds=rounds)
 
 
 def main() -> None:

@@ -1,10 +1,12 @@
-"""Goal 1: a training step (forward + backward) through the engine vs the book's NumPy layers.
+"""Context: a training step (forward + backward) on the planned graph vs the book's NumPy layers.
 
 The net is written in bpshell source and planned once; each step sets a new batch and runs
 forward and backward for the weights and biases, as a training loop does. The baseline is
 the book's layer classes (bench/book_layers.py) on the same weights and batches, timed in
 the same process, interleaved. The engine skips the first layer's dx (data needs no
 gradient), which the book computes; a second figure compares with the book minus that.
+These were goals before issue 17, which measures the `grad` and `fit` statements instead
+(bench/train_step.py); they stay, without goals, to show the passes' own cost.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from common import arguments, emit, emit_machine, interleaved
 from bpshell.session import Session
 
 BENCH = "tensor_step"
-NETS = {  # name: (layer sizes, batch, goal on the ratio, rounds)
-    "TwoLayerNet": ((784, 50, 10), 100, 1.15, 400),
-    "wide": ((1024, 4096, 1024, 10), 512, 1.03, 12),
+NETS = {  # name: (layer sizes, batch, rounds)
+    "TwoLayerNet": ((784, 50, 10), 100, 400),
+    "wide": ((1024, 4096, 1024, 10), 512, 12),
 }
-TINY = {"TwoLayerNet": ((12, 6, 3), 4, 1.15, 3), "wide": ((10, 16, 8, 3), 5, 1.03, 3)}
+TINY = {"TwoLayerNet": ((12, 6, 3), 4, 3), "wide": ((10, 16, 8, 3), 5, 3)}
 
 
 def source(sizes: tuple[int, ...], batch: int) -> str:
@@ -50,7 +52,7 @@ def batches(sizes: tuple[int, ...], batch: int, count: int, seed: int = 0) -> li
     return out
 
 
-def measure(name: str, sizes: tuple[int, ...], batch: int, goal: float, rounds: int) -> None:
+def measure(name: str, sizes: tuple[int, ...], batch: int, rounds: int) -> None:
     session = Session(seed=0)
     results = session.run(source(sizes, batch))
     bad = [r for r in results if not r["ok"]]
@@ -98,7 +100,7 @@ def measure(name: str, sizes: tuple[int, ...], batch: int, goal: float, rounds: 
     blas = f" (OPENBLAS_CORETYPE={core})" if core else ""
     figure = f"{name} {label} step, batch {batch}{blas}"
     emit(BENCH, figure, t["engine"] * 1e3, "ms", "book layers (NumPy)", t["book"] * 1e3,
-         goal=f"ratio <= {goal}", met=t["engine"] / t["book"] <= goal, rounds=rounds)
+         rounds=rounds)
     emit(BENCH, f"{figure}, same work", t["engine"] * 1e3, "ms",
          "book layers less the first layer's dx", t["book_same_work"] * 1e3, rounds=rounds)
 

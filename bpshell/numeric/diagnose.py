@@ -127,7 +127,9 @@ def kinks(graph: Graph, values: list) -> list[dict]:
         x = values[node.args[0]]
         if x is None:
             continue
-        at_zero = int(np.count_nonzero(np.asarray(x) == 0))
+        # a scalar is compared as it is: a ufunc per node was most of a large graph's check
+        at_zero = int(x == 0) if isinstance(x, float) else int(np.count_nonzero(
+            np.asarray(x) == 0))
         if at_zero:
             out.append({"node": node.label, "id": i, "op": node.op.name, "count": at_zero,
                         "convention": node.op.kink})

@@ -452,9 +452,8 @@ def _gated(flat: Callable, slope: Callable | None, k: int) -> Callable:
         z = flat(*xs, out)
         ga = g if slope is None else g * slope(*xs, out)
         if type(z) is np.bool_ and type(ga) is not np.ndarray:
-            ga = np.float64(0.0) if z else ga
-        else:
-            ga = np.where(z, 0.0, ga)
+            return np.float64(0.0) if z else ga  # scalars: no shapes to match
+        ga = np.where(z, 0.0, ga)
         shape = _shape(xs[k])
         return ga if _shape(ga) == shape else unbroadcast(ga, shape)
 

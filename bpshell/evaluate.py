@@ -106,7 +106,9 @@ class Evaluator:
         computed now."""
         funcs = self.state.funcs
         spent = [0]  # elements of the values made so far: they live as long as the statement
-        grads = self._grad_values(ast, stmt, params)
+        grads, foldable = self._grad_values(ast, stmt, params)
+        if not foldable:  # most lines: nothing to replace, and the tree is kept as it is
+            return ast
 
         def replace(node):
             t = type(node)
@@ -127,18 +129,25 @@ class Evaluator:
 
         return A.transform(ast, replace)
 
-    def _grad_values(self, ast, stmt: int, params: frozenset) -> dict[int, A.Const]:
-        """The value of every `grad(L, W)` in ast (not inside another), by id of the call.
+    def _grad_values(self, ast, stmt: int, params: frozenset
+                     ) -> tuple[dict[int, A.Const], bool]:
+        """The value of every `grad(L, W)` in ast (not inside another), by id of the call,
+        and whether fold has anything to replace (a call, an array literal or `_`).
 
         Calls with the same L share one backward pass, whose targets are all their W.
         """
         calls, stack = [], [ast]
+        foldable = False
         while stack:
             node = stack.pop()
-            if type(node) is A.Call and node.func == "grad":
+            t = type(node)
+            if t is A.Call and node.func == "grad":
                 calls.append(node)
-            else:
-                stack.extend(A.children(node))
+                continue
+            if t is A.Call and node.func in CONSTRUCTORS or t is A.ArrayLit or \
+                    t is A.Name and node.id == "_":
+                foldable = True
+            stack.extend(A.children(node))
         groups: dict[str, list[A.Call]] = {}
         for call in calls:
             if len(call.args) != 2 or type(call.args[1]) is not A.Name:
@@ -153,7 +162,7 @@ class Evaluator:
         out: dict[int, A.Const] = {}
         for group in groups.values():
             out.update(self._one_backward(group, stmt))
-        return out
+        return out, foldable or bool(calls)
 
     def _one_backward(self, calls: list[A.Call], stmt: int) -> dict[int, A.Const]:
         """One backward pass of the loss the calls share, for every W they name."""

@@ -126,7 +126,7 @@ def _failure(name: str, results: dict) -> str:
 @command("explain", Target(doc="the output whose backward pass is written out"),
          Expr("upstream", "with", doc="the upstream gradient, as for grad (the book's dout)"),
          Flag("step", "step", doc="walk it one node at a time (Enter: next, Left: back, "
-              "q: leave)"),
+              "v: picture or tree, q: leave)"),
          summary="the backward pass as a ledger: local derivative x upstream = downstream",
          examples=("explain y", "explain Y with [[1], [1]]", "explain loss step"),
          group="gradients",
@@ -136,8 +136,9 @@ def _failure(name: str, results: dict) -> str:
                 "name) and every gradient is an expression; the last column gives each "
                 "input's gradient in its simplest form.",
                 "'step' walks the backward pass one node at a time in the shell, the graph "
-                "drawn with the current node marked; in a script or a pipe it prints the "
-                "steps one after another."),
+                "drawn with the current node marked: as the book's picture where the "
+                "terminal is large enough, else as a tree ('v' switches); in a script or a "
+                "pipe it prints the steps one after another, with trees."),
          fields={"of": str, "value": VALUE, "step": bool, "rows": list, "leaves": list,
                  "symbolic": bool, "upstream_symbol": TEXT, "definitions": dict,
                  "pictures": list, **FINDINGS})

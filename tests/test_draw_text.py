@@ -237,10 +237,10 @@ def test_the_two_layer_net_as_layers():
     relu, loss = one(lines, "[ReLU]"), one(lines, "[Softmax-with-Loss]")
     assert first[1] < relu[1] < second[1] < loss[1] < one(lines, "L")[1]
     e = edge(lines, "X", "[Affine]", target_spot=first)
-    assert (e["value"], e["grad"]) == ("2x2", "2x2")  # arrays by their shape
+    assert (e["value"], e["grad"]) == ("(2x2)", "(2x2)")  # arrays by their shape
     assert (edge(lines, "W1", "[Affine]", target_spot=first)["grad"],
-            edge(lines, "b1", "[Affine]", target_spot=first)["grad"]) == ("2x3", "3")
-    assert edge(lines, "t", "[Softmax-with-Loss]")["value"] == "2x2"
+            edge(lines, "b1", "[Affine]", target_spot=first)["grad"]) == ("(2x3)", "(3)")
+    assert edge(lines, "t", "[Softmax-with-Loss]")["value"] == "(2x2)"
     X = np.array([[1.0, 2.0], [3.0, -1.0]])
     W1 = np.array([[0.1, 0.2, -0.3], [0.4, -0.5, 0.6]])
     W2 = np.array([[0.3, -0.2], [0.1, 0.4], [-0.5, 0.2]])

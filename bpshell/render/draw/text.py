@@ -75,7 +75,8 @@ def text_picture(pic: Picture, width: int, height: int, unicode: bool = True,
 
 
 def short(v) -> str:
-    """A value on one line of a few cells: `2.2`, `220`, `2x3` for an array, `?`."""
+    """A value on one line of a few cells: `2.2`, `220`, `?`, or an array by its shape in
+    parentheses as the ledger writes it, `(2x3)`, `(2)`: never to be read as a number."""
     if v is None:
         return ""
     if v is PENDING:
@@ -84,7 +85,7 @@ def short(v) -> str:
         return v
     shape = tuple(getattr(v, "shape", ()))
     if shape:
-        return shape_text(shape)
+        return f"({shape_text(shape)})"
     v = float(v)
     return "0" if v == 0 else f"{v:.4g}"
 

@@ -128,13 +128,19 @@ def _labels(lines: list[str], path: list[tuple[int, int]]) -> dict:
         if not cells:
             continue
         row, cols = cells[0][0], [c for _, c in cells]
-        over = lines[row - 1][min(cols):max(cols) + 1] if row > 0 else ""
-        under = lines[row + 1][min(cols):max(cols) + 1] if row + 1 < len(lines) else ""
-        over, under = over.strip(), under.strip()
+        # another edge may run on the next row, past this one's labels: only text counts
+        over = texts(lines[row - 1][min(cols):max(cols) + 1] if row > 0 else "")
+        under = texts(lines[row + 1][min(cols):max(cols) + 1] if row + 1 < len(lines) else "")
         if over or under:
-            assert not set(over + under) & LINE_CHARS, (over, under)
-            return {"value": over, "grad": under, "row": row}
+            assert len(over) <= 1 and len(under) <= 1, (over, under)
+            return {"value": "".join(over), "grad": "".join(under), "row": row}
     return {"value": "", "grad": "", "row": None}
+
+
+def texts(cells: str) -> list[str]:
+    """The texts among the cells: what is left between lines, split where 2 spaces are."""
+    plain = "".join(" " if ch in LINE_CHARS else ch for ch in cells)
+    return [t for t in re.split(r"\s{2,}", plain.strip()) if t]
 
 
 def edge(lines: list[str], source: str, target: str, spot=None, target_spot=None) -> dict:

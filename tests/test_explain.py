@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -145,3 +146,46 @@ def test_step_mode_reveals_the_book_gradients_one_node_at_a_time():
     assert "grad 200" not in first and "grad 2.2" not in first and "▶ price" in first
     assert "grad 1.1" in second and "grad 200" in second and "grad 2.2" not in second
     assert "▶ u1 = apple*n" in third and "grad 2.2" in third and "grad 110" in third
+
+
+def test_a_terminal_frame_draws_the_books_picture_where_it_fits_else_the_tree():
+    from bpshell.render.format import Style
+    from bpshell.render.items.steps import frame_count, frame_items
+    from bpshell.render.text import to_text
+
+    s = Session()
+    r = s.run("apple = 100; n = 2; tax = 1.1; price = apple*n*tax; explain price step")[-1]
+    tree = s.run("tree price")[-1]
+    wide = Style(whole=False, width=99)
+
+    def frames(style, room, view="draw"):
+        return [to_text(frame_items(r, k, style, tree, room, view))
+                for k in range(frame_count(r))]
+
+    assert all("(×)" in f and "▶ price" not in f for f in frames(wide, 19))
+    assert "apple ──" in frames(wide, 19)[0] and "price◀" in frames(wide, 19)[0]
+    # one line short of the tallest frame with its picture: no frame shows the picture,
+    # the first one neither (it would fit alone), so stepping never switches the view
+    assert not any("(×)" in f for f in frames(wide, 18))
+    narrow = frames(Style(whole=False, width=45), 40)
+    assert all("▶" in f and "(×)" not in f for f in narrow)  # too narrow: the tree
+    assert all("▶" in f and "(×)" not in f for f in frames(wide, 40, "tree"))
+    piped = [to_text(frame_items(r, k, Style(), tree)) for k in range(frame_count(r))]
+    assert all("▶" in f and "(×)" not in f for f in piped)  # a pipe prints trees
+
+
+def test_symbolic_frames_show_the_ledger_row_and_the_picture():
+    from bpshell.render.format import Style
+    from bpshell.render.items.steps import frame_count, frame_items
+    from bpshell.render.text import to_text
+
+    s = Session()
+    r = s.run("y = 1/(1 + exp(-x)); explain y step")[-1]
+    tree = s.run("tree y")[-1]
+    shown = [to_text(frame_items(r, k, Style(whole=False, width=199), tree, 60))
+             for k in range(frame_count(r))]
+    x_grad = re.compile(r"(?<![-\w])dout\*y\*\*2\*exp\(-x\)")  # what x gets, last
+    assert not x_grad.search(shown[-2]) and x_grad.search(shown[-1])
+    assert all("(exp)" in f for f in shown)
+    piped = [to_text(frame_items(r, k, Style(), tree)) for k in range(frame_count(r))]
+    assert "local derivative" in piped[1] and "(exp)" not in piped[1]

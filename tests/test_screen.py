@@ -8,6 +8,7 @@ test_shell.py that drives the same code through prompt_toolkit's pipe input.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -88,9 +89,12 @@ def test_screen_an_error_is_shown_under_the_line_and_typing_goes_on_at_the_end(t
     term.close()
 
 
-def test_screen_step_through_marks_the_node_and_q_returns_to_the_prompt(term):
+def test_screen_step_through_marks_the_node_and_q_returns_to_the_prompt(tmp_path):
+    # 46 columns: too narrow for the book's picture (50), so the tree is drawn instead
+    term = Screen(tmp_path, 30, 46)
     term.send("apple = 100; n = 2; tax = 1.1; price = apple*n*tax\r")
     shown = term.send("explain price step\r", 2)
+    assert "(×)" not in shown
     assert "step 1 of 3" in shown and "▶ price [×] = 220" in shown
     assert "apple = 100   grad ?" in shown and "q leave" in shown
     shown = term.send(" ", 1)
@@ -102,6 +106,40 @@ def test_screen_step_through_marks_the_node_and_q_returns_to_the_prompt(term):
     assert "explain price  (price = 220)" in shown and shown.rstrip().endswith(">>>")
     term.send("price\r")
     term.wait_for("\n220")
+    term.close()
+
+
+def under(lines: list[str], label: str) -> tuple[str, str]:
+    """The texts over and under the line leaving label (the row of `label ──`)."""
+    k = next(i for i, s in enumerate(lines) if re.search(rf"\b{label} ─", s))
+    start = lines[k].index(label) + len(label)
+    stop = lines[k].index("─", start)
+    while stop < len(lines[k]) and lines[k][stop] == "─":
+        stop += 1
+    return lines[k - 1][start:stop].strip(), lines[k + 1][start:stop].strip()
+
+
+def test_screen_a_large_terminal_shows_the_books_picture_and_v_switches_to_the_tree(tmp_path):
+    term = Screen(tmp_path, 40, 120)
+    term.send("apple = 100; n = 2; tax = 1.1; price = apple*n*tax\r")
+    shown = term.send("explain price step\r", 2)
+    lines = shown.splitlines()
+    assert "step 1 of 3" in shown and "v picture/tree" in shown
+    assert any(s.count("(×)") == 2 and s.rstrip().endswith("→ price◀") for s in lines)
+    assert under(lines, "apple") == ("100", "?") and under(lines, "tax") == ("1.1", "?")
+    shown = term.send("\r", 1)  # Enter: the output's × has sent its gradients back
+    lines = shown.splitlines()
+    assert "step 2 of 3" in shown and "(×)◀" in shown
+    assert under(lines, "tax") == ("1.1", "200") and under(lines, "apple") == ("100", "?")
+    shown = term.send("v", 1)  # the same step as a tree
+    assert "step 2 of 3" in shown and "(×)" not in shown
+    assert "▶ price [×] = 220" in shown and "tax = 1.1   grad 200" in shown
+    shown = term.send("v", 1)
+    assert "(×)" in shown and "▶" not in shown
+    shown = term.send("\r", 1)
+    assert under(shown.splitlines(), "apple") == ("100", "2.2")
+    shown = term.send("q", 1.5)
+    assert "explain price  (price = 220)" in shown and shown.rstrip().endswith(">>>")
     term.close()
 
 

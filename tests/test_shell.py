@@ -329,6 +329,28 @@ def test_the_step_through_leaves_with_q_and_shows_the_whole_ledger():
     assert "∂/∂apple: n = 2" in shown and shown.rstrip().endswith("x = 1")
 
 
+def test_v_switches_the_view_and_stays_in_the_step_through():
+    shown, session, _ = drive([APPLE, "explain price step\r", "v", " ", "v", "q", "x = 1\r"],
+                              pause=0.3)
+    assert shown.count("explain price  (price = 220)") == 1
+    assert shown.rstrip().endswith("x = 1") and session.bindings["x"].value == 1.0
+
+
+def test_v_switches_the_step_views_view_and_no_other_key_is_taken_for_it():
+    from bpshell.shell.stepview import StepView
+
+    def frame(k, style, rows, view):
+        return []
+
+    for keys, want in (("v q", (1, "tree", "")), ("vv q", (1, "draw", "")),
+                       ("vt", (0, "tree", "t"))):
+        with create_pipe_input() as pipe:
+            view = StepView(3, frame, input=pipe, output=DummyOutput())
+            pipe.send_text(keys)
+            assert view.run() == want[2]
+        assert (view.k, view.view) == want[:2]
+
+
 def test_a_statement_typed_during_the_step_through_reaches_the_prompt_whole():
     shown, _, _ = drive([APPLE, "explain price step\r", "diff tanh(x) wrt x\r"], pause=0.3)
     assert "diff tanh(x) wrt x" in shown and "1 - y**2" in shown.replace("⋅", "*")

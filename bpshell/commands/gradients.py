@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bpshell.commands.registry import Args, command
-from bpshell.errors import BpError, CheckFailed, UnknownName
+from bpshell.errors import BpError, CheckFailed, LimitError, UnknownName
 from bpshell.evaluate import nonfinite, shape_of
 from bpshell.language.grammar import Expr, Flag, Names, Number, Target
 from bpshell.numeric.passes import to_plain
@@ -12,6 +12,7 @@ from bpshell.results.fields import FINDINGS, TEXT, VALUE
 CHECK_EPS, CHECK_ATOL, CHECK_RTOL = 1e-6, 1e-5, 1e-3  # torch.autograd.gradcheck's defaults
 CHECK_MAX_ELEMENTS = 2000  # per leaf; larger leaves are checked at evenly spread elements
 TREE_MAX_NODES = 400
+WALK_MAX_NODES = 60  # drawn for `explain NAME step` up to this: no terminal shows more
 
 
 @command("grad", Target(doc="the output whose gradients are computed"),
@@ -125,7 +126,7 @@ def _failure(name: str, results: dict) -> str:
 @command("explain", Target(doc="the output whose backward pass is written out"),
          Expr("upstream", "with", doc="the upstream gradient, as for grad (the book's dout)"),
          Flag("step", "step", doc="walk it one node at a time (Enter: next, Left: back, "
-              "q: leave)"),
+              "v: picture or tree, q: leave)"),
          summary="the backward pass as a ledger: local derivative x upstream = downstream",
          examples=("explain y", "explain Y with [[1], [1]]", "explain loss step"),
          group="gradients",
@@ -135,11 +136,12 @@ def _failure(name: str, results: dict) -> str:
                 "name) and every gradient is an expression; the last column gives each "
                 "input's gradient in its simplest form.",
                 "'step' walks the backward pass one node at a time in the shell, the graph "
-                "drawn with the current node marked; in a script or a pipe it prints the "
-                "steps one after another."),
+                "drawn with the current node marked: as the book's picture where the "
+                "terminal is large enough, else as a tree ('v' switches); in a script or a "
+                "pipe it prints the steps one after another, with trees."),
          fields={"of": str, "value": VALUE, "step": bool, "rows": list, "leaves": list,
                  "symbolic": bool, "upstream_symbol": TEXT, "definitions": dict,
-                 **FINDINGS})
+                 "pictures": list, **FINDINGS})
 def explain(session, args: Args, stmt) -> dict:
     from bpshell.numeric.explain import explain as ledger
 
@@ -147,12 +149,39 @@ def explain(session, args: Args, stmt) -> dict:
     plan, grads, _ = ev.gradients(args.name, None, args.upstream, stmt.pos)
     taken = set(session.state.bindings) | set(session.state.funcs)
     if plan.values[plan.graph.root] is None:
-        return {"kind": "explain", "of": args.name, "value": None, "step": args.step,
-                "symbolic": True,
-                **_symbolic(session, plan, args.upstream, stmt, taken, grads=False)}
-    return {"kind": "explain", "of": args.name,
-            "value": to_plain(plan.values[plan.graph.root]), "step": args.step,
-            "symbolic": False, **ledger(plan, grads, taken), **ev.diagnose(plan, grads)}
+        out = {"kind": "explain", "of": args.name, "value": None, "step": args.step,
+               "symbolic": True,
+               **_symbolic(session, plan, args.upstream, stmt, taken, grads=False)}
+    else:
+        out = {"kind": "explain", "of": args.name,
+               "value": to_plain(plan.values[plan.graph.root]), "step": args.step,
+               "symbolic": False, **ledger(plan, grads, taken), **ev.diagnose(plan, grads)}
+    if args.step:
+        pictures = _walk_pictures(plan, grads, out)
+        if pictures is not None:
+            out["pictures"] = pictures
+    return out
+
+
+def _walk_pictures(plan, grads, r: dict) -> list | None:
+    """The graph after each step of the walk, for a terminal to draw as the book does:
+    picture k has the first k rows of this ledger applied, the gradients this ledger
+    computed (a `with` seed included). None for a graph no terminal could show."""
+    from bpshell.numeric.picture import picture
+
+    rows = r["rows"]
+    ledger = None
+    if r["symbolic"]:
+        ledger = {"rows": rows, "upstream_symbol": rows[0]["upstream"] if rows else None}
+    layers = not r["symbolic"] and any(n.kind == "op" and n.op.name == "matmul"
+                                       for n in plan.graph.nodes)
+    order = [row["id"] for row in rows]
+    try:
+        return [picture(plan, grads, plan.graph.root, layers=layers, steps=k, order=order,
+                        ledger=ledger, max_nodes=WALK_MAX_NODES)
+                for k in range(len(rows) + 1)]
+    except LimitError:
+        return None
 
 
 def _symbolic(session, plan, upstream_ast, stmt, taken: set[str], grads: bool) -> dict:

@@ -42,11 +42,16 @@ class _Graph:
 
 def picture(plan: Plan, grads: list | None, root: int, *, layers: bool = False,
             forward_only: bool = False, steps: int | None = None,
-            max_nodes: int = 400) -> Picture:
+            max_nodes: int = 400, order: list[int] | None = None,
+            ledger: dict | None = None) -> Picture:
     """The drawing of root's graph.
 
     grads: per-node gradients from Plan.backward (None or empty when no backward pass ran:
     every gradient is then drawn as not known yet). forward_only: no gradients at all.
+    order: the op nodes in the order the backward pass visits them, as the rows of
+    `explain` list them (step K has done the first K); by default every op node with a
+    gradient, latest first. ledger: a symbolic `explain`'s result, whose gradients the
+    edges of a symbolic graph then show (else they are derived here).
     """
     g = _reachable(plan, root, max_nodes)
     groups = _layer_groups(g, root) if layers else {}
@@ -60,7 +65,7 @@ def picture(plan: Plan, grads: list | None, root: int, *, layers: bool = False,
     with_grads = not forward_only and not symbolic
     if not grads:
         grads = None
-    known, total_steps = _known_steps(g, grads, steps)
+    known, total_steps = _known_steps(g, grads, steps, order)
     pic = Picture(title=plan.graph.nodes[root].label, forward_only=not with_grads,
                   steps_total=total_steps)
     pic.nodes = [_node(plan, i, tuple(members.get(i, ()))) for i in g.ids
@@ -74,14 +79,30 @@ def picture(plan: Plan, grads: list | None, root: int, *, layers: bool = False,
                              _shape(plan.values[root])))
     _keys(pic.edges)
     _sums(pic, with_grads)
-    if symbolic and not forward_only and _symbolic_gradients(pic, plan, root, groups):
-        pic.forward_only = False
-        pic.note = SYMBOLIC_BACKWARD
-    elif symbolic:
-        pic.note = SYMBOLIC_NOTE
+    if symbolic:
+        _symbolic_notes(pic, plan, root, groups, forward_only, (steps, order, ledger))
     elif with_grads and steps is not None:
         pic.note = f"the backward pass after {min(steps, total_steps)} of {total_steps} steps"
     return pic
+
+
+def _symbolic_notes(pic: Picture, plan: Plan, root: int, groups: dict, forward_only: bool,
+                    walk: tuple) -> None:
+    """A symbolic graph's gradients as expressions, and `?` for those past step K."""
+    steps, order, ledger = walk
+    visited = None if forward_only else _symbolic_gradients(pic, plan, root, groups, ledger)
+    if visited is None:
+        pic.note = SYMBOLIC_NOTE
+        return
+    pic.forward_only = False
+    pic.note = SYMBOLIC_BACKWARD
+    order = visited if order is None else order
+    pic.steps_total = len(order)
+    if steps is not None:
+        done = set(order[:max(steps, 0)])
+        for e in pic.edges:
+            if e.grad is not None and e.target != pic.root and e.target not in done:
+                e.grad = PENDING
 
 
 def _too_many(count: int | str, max_nodes: int, layers: bool) -> LimitError:
@@ -148,12 +169,14 @@ def _layer_groups(g: _Graph, root: int) -> dict[int, int]:
     return groups
 
 
-def _known_steps(g: _Graph, grads: list | None, steps: int | None) -> tuple[set[int], int]:
+def _known_steps(g: _Graph, grads: list | None, steps: int | None,
+                 order: list[int] | None) -> tuple[set[int], int]:
     """Op nodes whose backward step has run after `steps` steps, and how many steps there
     are: op nodes with a gradient, latest first, as the backward pass visits them."""
-    nodes = g.plan.graph.nodes
-    order = [i for i in reversed(g.ids) if nodes[i].kind == "op"
-             and (grads is None or grads[i] is not None)]
+    if order is None:
+        nodes = g.plan.graph.nodes
+        order = [i for i in reversed(g.ids) if nodes[i].kind == "op"
+                 and (grads is None or grads[i] is not None)]
     if grads is None:
         return set(), len(order)
     if steps is None:
@@ -268,24 +291,27 @@ def _shape(v) -> tuple[int, ...]:
     return tuple(np.shape(v)) if v is not None else ()
 
 
-def _symbolic_gradients(pic: Picture, plan: Plan, root: int, groups: dict) -> bool:
+def _symbolic_gradients(pic: Picture, plan: Plan, root: int, groups: dict,
+                        ledger: dict | None = None) -> list[int] | None:
     """Each edge's gradient as an expression in the upstream gradient (the symbolic
-    ledger's), for a graph with unbound symbols; False where it has none (arrays)."""
+    ledger's), for a graph with unbound symbols; returns the op nodes in the order the
+    ledger visits them, or None where there are no such expressions (arrays, layers)."""
     from bpshell.errors import BpError
     from bpshell.symbolic.ledger import Formulas, free_upstream, symbolic_ledger
 
     if groups:
-        return False  # a layer box has no one expression to show
+        return None  # a layer box has no one expression to show
     graph = plan.graph
-    try:
-        found = symbolic_ledger(Formulas(graph, root, set()),
-                                free_upstream(set(graph.named)))
-    except BpError:
-        return False
+    found = ledger
+    if found is None:
+        try:
+            found = symbolic_ledger(Formulas(graph, root, set()),
+                                    free_upstream(set(graph.named)))
+        except BpError:
+            return None
     sent = {(row["id"], d["id"]): d["value"] for row in found["rows"]
             for d in row["downstream"]}
     for e in pic.edges:
         e.grad = found["upstream_symbol"] if e.target == pic.root else sent.get(
             (e.target, e.source))
-    return True
-
+    return [row["id"] for row in found["rows"]]

@@ -6,7 +6,9 @@ strings "inf", "-inf" and "nan" (anywhere, inside arrays too). An array of more 
 million elements (JSON_WHOLE, or the print limit when that is higher) becomes an object
 instead, `{"summary": ..., "shape": ..., "elements": ..., "note": ...}`: writing 9
 million numbers would take longer and more memory than the statement that made them.
-Every other value is passed through as the engine produced it.
+Every other value is passed through as the engine produced it, except the pictures of a
+stepped `explain` (SHELL_ONLY): the records a terminal draws the walk from, one per step,
+which repeat the ledger's numbers; `draw NAME steps` writes them as files.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from bpshell.render.safe import json_safe
 
 JSON_WHOLE = 1_000_000  # elements of one array always written whole (20 MB of JSON)
+SHELL_ONLY = frozenset({"pictures"})  # result fields left out of JSON
 
 
 def jsonable(value: Any, limit: float = math.inf) -> Any:
@@ -62,5 +65,6 @@ def dumps(result: dict, print_limit: float = math.inf) -> str:
     the JSON obeys none of them; the value decoded is the same.
     """
     limit = max(print_limit, JSON_WHOLE)
+    result = {k: v for k, v in result.items() if k not in SHELL_ONLY}
     return json_safe(json.dumps(jsonable(result, limit), ensure_ascii=False,
                                 allow_nan=False))

@@ -191,8 +191,9 @@ class Front:
         from bpshell.shell.stepview import StepView
 
         tree = self.session.run(f"tree {r['of']}")[0]
-        view = StepView(frame_count(r), lambda k, style, rows: frame_items(r, k, style, tree,
-                                                                            rows),
+        view = StepView(frame_count(r),
+                        lambda k, style, rows, shown: frame_items(r, k, style, tree, rows,
+                                                                  shown),
                         unicode=self.out.options.unicode, color=self.out.options.color,
                         **self.app_kwargs)
         try:

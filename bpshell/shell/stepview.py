@@ -1,9 +1,10 @@
 """`explain NAME step` in a terminal: a small full-screen view, redrawn in place.
 
 Enter, Space, Right (or n, j, Down) show the next node; Left (or p, b, k, Up) the one
-before; q, Esc or Ctrl-C leave. Any other key leaves too and is not lost: it becomes the
-start of the next line at the prompt, so a statement typed at the wrong moment arrives
-whole instead of being taken as "next".
+before; v switches between the book's picture and the tree; q, Esc or Ctrl-C leave. Any
+other key leaves too and is not lost: it becomes the start of the next line at the
+prompt, so a statement typed at the wrong moment arrives whole instead of being taken as
+"next".
 
 A frame is drawn through rich at the terminal's size into ANSI text, which
 prompt_toolkit shows as it is; the items come from render/items/steps.py, the same that
@@ -28,20 +29,26 @@ from bpshell.render.format import Style
 NEXT_KEYS = ("enter", "c-j", " ", "right", "n", "j", "down")
 BACK_KEYS = ("left", "p", "b", "k", "up")
 LEAVE_KEYS = ("q", "escape", "c-c", "c-d")
-HELP = "Enter/Space/→ next · ← back · q leave"
-HELP_ASCII = "Enter/Space/-> next, <- back, q leave"
+VIEW_KEYS = ("v",)
+VIEWS = ("draw", "tree")  # the book's picture where it fits, else the tree; or the tree
+HELP = "Enter/Space/→ next · ← back · v picture/tree · q leave"
+HELP_ASCII = "Enter/Space/-> next, <- back, v picture/tree, q leave"
+SHORT = "Enter next · ← back · v view · q leave"  # for a narrow terminal
+SHORT_ASCII = "Enter next, <- back, v view, q leave"
 
 
 class StepView:
     """Shows frames 0..count-1; `run()` returns the text of a key that left it, or ""."""
 
-    def __init__(self, count: int, frame: Callable[[int, Style, int], list],
+    def __init__(self, count: int, frame: Callable[[int, Style, int, str], list],
                  unicode: bool = True, color: bool = True, **app_kwargs):
         self.count = count
-        self.frame = frame  # frame(k, style, rows) -> items
+        self.frame = frame  # frame(k, style, rows, view) -> items
         self.unicode = unicode
         self.color = color
         self.k = 0
+        self.view = VIEWS[0]
+        self.drawn: dict[tuple, str] = {}  # a frame is laid out once per size and view
         self.app = Application(layout=Layout(Window(FormattedTextControl(self._text),
                                                     wrap_lines=False)),
                                key_bindings=self._keys(), full_screen=True, **app_kwargs)
@@ -66,6 +73,8 @@ class StepView:
             kb.add(key)(step(-1))
         for key in LEAVE_KEYS:
             kb.add(key)(lambda event: event.app.exit(result=""))
+        for key in VIEW_KEYS:
+            kb.add(key)(lambda event: self.switch())
 
         @kb.add(Keys.Any)
         def _(event) -> None:
@@ -75,14 +84,25 @@ class StepView:
 
         return kb
 
+    def switch(self) -> None:
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+
     def _text(self) -> ANSI:
         size = get_app().output.get_size()
         rows, cols = size.rows, max(size.columns, 20)
-        style = Style(unicode=self.unicode, whole=False, width=cols - 1)
-        items = self.frame(self.k, style, rows - 2)
+        key = (self.k, self.view, rows, cols)
+        if key not in self.drawn:
+            style = Style(unicode=self.unicode, whole=False, width=cols - 1)
+            items = self.frame(self.k, style, rows - 2, self.view)
+            self.drawn[key] = to_ansi(items, cols, self.unicode, self.color)
+        return ANSI(self.drawn[key] + f"\n\x1b[2m  {self.footer(cols - 3)}\x1b[0m")
+
+    def footer(self, room: int) -> str:
+        """The keys, in the short form when the long one would be cut off."""
         foot = HELP if self.unicode else HELP_ASCII
-        return ANSI(to_ansi(items, cols, self.unicode, self.color) +
-                    f"\n\x1b[2m  {foot}\x1b[0m")
+        if len(foot) > room:
+            foot = SHORT if self.unicode else SHORT_ASCII
+        return foot
 
 
 def to_ansi(items: list, width: int, unicode: bool, color: bool) -> str:

@@ -366,16 +366,25 @@ def _columns(layers: list[list[int]], verts: list[_V],
     return zone
 
 
+def layered(pic: Picture, labels: list[tuple[str, str]] | None = None
+            ) -> tuple[list[_V], list[list[int]], list[list[int]]]:
+    """Vertices, each edge's chain of them and the layers in their order: steps 1 and 2,
+    which the text drawing (text.py) shares before it places anything on its own grid."""
+    if labels is None:
+        labels = [(value_text(e.value), value_text(e.grad)) for e in pic.edges]
+    verts, chains = _vertices(pic, labels)
+    layers = _layers(verts)
+    _first_order(layers, verts, [n.id for n in pic.nodes].index(pic.root))
+    return verts, chains, _order(layers, verts)
+
+
 # ---------------------------------------------------------------- drawing
 
 
 def layout(pic: Picture) -> Layout:
     """Every text, shape and line of the drawing, in pixels (y grows downward)."""
     labels = [(value_text(e.value), value_text(e.grad)) for e in pic.edges]
-    verts, chains = _vertices(pic, labels)
-    layers = _layers(verts)
-    _first_order(layers, verts, [n.id for n in pic.nodes].index(pic.root))
-    layers = _order(layers, verts)
+    verts, chains, layers = layered(pic, labels)
     _heights(layers, verts)
     zone = _columns(layers, verts, labels, chains)
     out = Layout(0, 0)

@@ -3,14 +3,22 @@
 Frame 0 is the output, whose gradient is 1; frame k has applied the k-th row of the
 ledger: the graph with that node marked and the gradients known so far, the node's row
 (local derivative x upstream = downstream), and a list of what is known. The shell shows
-one frame at a time and redraws in place; a pipe prints them one after another.
+one frame at a time and redraws in place, the graph drawn as the book's figure where the
+terminal is large enough (else as a tree); a pipe prints the frames one after another,
+with trees.
 """
 
 from __future__ import annotations
 
-from bpshell.render.doc import DIM, GRAD, HEAD, NAME, Item, Table, line
+from bpshell.render.doc import DIM, GRAD, HEAD, NAME, Item, Line, Table, line
 from bpshell.render.format import Style, summary
-from bpshell.render.items.train import fit, ledger_block, ledger_table, too_wide
+from bpshell.render.items.train import (
+    fit,
+    ledger_block,
+    ledger_table,
+    symbolic_table,
+    too_wide,
+)
 from bpshell.render.items.tree import tree_items
 from bpshell.render.registry import renders
 from bpshell.render.text import item_lines
@@ -72,8 +80,30 @@ def marked_tree(tree: dict, known: dict, current: int | None) -> dict:
 
 
 def frame_items(r: dict, k: int, style: Style, tree: dict | None = None,
-                room: int | None = None) -> list[Item]:
-    """Frame k of the walk; the graph is left out when it would not fit in `room` lines."""
+                room: int | None = None, view: str = "draw") -> list[Item]:
+    """Frame k of the walk. In a terminal (room: its lines) the graph is drawn as the book
+    draws it when view is "draw" and the picture fits, else as a tree; a pipe gets the
+    tree. A graph that fits in neither way is left out, with a line saying so."""
+    head, body = frame_parts(r, k, style)
+    if room is not None and view == "draw" and r.get("pictures"):
+        drawn = picture_items(r, k, style, room - tallest(r, style))
+        if drawn is not None:
+            return fit([head, *drawn, *body], style)
+    if tree is not None and tree.get("ok", True) and "root" in tree:
+        rows = r["rows"]
+        current = rows[k - 1]["id"] if k else (rows[0]["id"] if rows else None)
+        drawn = tree_items(marked_tree(tree, known_after(r, k), current), style)[:1]
+        used = sum(len(item_lines(i, style.unicode)) for i in [head, *body])
+        tall = sum(len(item_lines(i, style.unicode)) for i in drawn)
+        if room is None or used + tall <= room:
+            return fit([head, *drawn, *body], style)
+        body.append(line(("(the graph is too tall for this terminal to draw here; "
+                          "'tree NAME' draws it)", DIM), indent=2))
+    return fit([head, *body], style)
+
+
+def frame_parts(r: dict, k: int, style: Style) -> tuple[Line, list[Item]]:
+    """Frame k's heading, and under the graph: the node's ledger row and what is known."""
     rows, n = r["rows"], frame_count(r)
     current = rows[k - 1] if k else None
     of = r["of"]
@@ -85,21 +115,35 @@ def frame_items(r: dict, k: int, style: Style, tree: dict | None = None,
         what = line(("at ", DIM), (current["node"], NAME), (f" ({current['op']})", DIM),
                     (": local derivative x upstream = downstream", DIM), indent=2)
     body: list[Item] = [what]
-    if current is not None:
+    if current is not None and r.get("symbolic"):
+        body += [t for t in [symbolic_table([current], style)] if t is not None]
+    elif current is not None:
         table = ledger_table([current], style)
         body += ledger_block(current, style) if too_wide(table, style) else [table]
-    known = known_after(r, k)
-    body += known_items(r, known, style)
-    if tree is not None and tree.get("ok", True) and "root" in tree:
-        drawn = tree_items(marked_tree(tree, known, current["id"] if current else
-                                       (rows[0]["id"] if rows else None)), style)[:1]
-        used = sum(len(item_lines(i, style.unicode)) for i in [head, *body])
-        tall = sum(len(item_lines(i, style.unicode)) for i in drawn)
-        if room is None or used + tall <= room:
-            return fit([head, *drawn, *body], style)
-        body.append(line(("(the graph is too tall for this terminal to draw here; "
-                          "'tree NAME' draws it)", DIM), indent=2))
-    return fit([head, *body], style)
+    return head, body + known_items(r, known_after(r, k), style)
+
+
+def tallest(r: dict, style: Style) -> int:
+    """Lines of the tallest frame without its graph: a picture is drawn only if it fits
+    beside every frame, so stepping never switches the view under the learner's eyes."""
+    most = 0
+    for k in range(frame_count(r)):
+        head, body = frame_parts(r, k, style)
+        most = max(most, sum(len(item_lines(i, style.unicode)) for i in [head, *fit(body, style)]))
+    return most
+
+
+def picture_items(r: dict, k: int, style: Style, room: int) -> list[Item] | None:
+    """Frame k's picture, the node it is at highlighted (the output at the start) and the
+    ledger's short names (u1) over the ops it gives them to; every frame on the grid of
+    the last, so the drawing stays put while the labels fill in."""
+    from bpshell.render.items.drawing import drawing_items  # a terminal's only: not at startup
+
+    pictures = r["pictures"]
+    pic = pictures[min(k, len(pictures) - 1)]
+    current = r["rows"][k - 1]["id"] if k else pic.root
+    names = {row["id"]: row["node"] for row in r["rows"] if row.get("definition")}
+    return drawing_items(pic, style, room, current, pictures[-1], names)
 
 
 def known_items(r: dict, known: dict, style: Style) -> list[Item]:

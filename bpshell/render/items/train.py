@@ -129,27 +129,13 @@ def ledger_block(row: dict, style: Style) -> list[Line]:
 
 def _symbolic_items(r: dict, style: Style, rows_shown: int | None) -> list[Item]:
     """The backward pass on expressions: the upstream gradient is a symbol, dout."""
-    arrow = style.sym("→", "->")
     dout = r.get("upstream_symbol")
     note = f"upstream gradient {dout}" if dout else "symbolic"
     head = line("explain ", (r["of"], NAME), (f"  ({note})  backward, from the output down",
                                               DIM))
-    table_rows: list[list] = []
     rows = r["rows"] if rows_shown is None else r["rows"][:rows_shown]
-    for row in rows:
-        first = True
-        for d in row["downstream"]:
-            local = d["local"] if " = " in d["local"] else \
-                f"{style.d('', d['to'])}: {d['local']}"
-            table_rows.append([_node_cell(row) if first else "",
-                               line((row["upstream"], GRAD)) if first else "",
-                               line((local, DERIV)), line((f"{arrow} {d['to']}", NAME)),
-                               line((d["value"], GRAD))])
-            first = False
-    out: list[Item] = [head]
-    if table_rows:
-        out.append(Table(["node", "upstream", "local derivative", "to", "downstream"],
-                         table_rows, styles=[NAME, GRAD, DERIV, NAME, GRAD]))
+    table = symbolic_table(rows, style)
+    out: list[Item] = [head] if table is None else [head, table]
     if rows_shown is not None:
         return out
     for leaf in r["leaves"]:
@@ -161,6 +147,26 @@ def _symbolic_items(r: dict, style: Style, rows_shown: int | None) -> list[Item]
         out.append(Table(["leaf", "gradient", "simplest form"], grads,
                          styles=[NAME, GRAD, GRAD]))
     return out
+
+
+def symbolic_table(rows: list[dict], style: Style) -> Table | None:
+    """Rows of a symbolic ledger: expressions, which have no numbers to multiply out."""
+    arrow = style.sym("→", "->")
+    table_rows: list[list] = []
+    for row in rows:
+        first = True
+        for d in row["downstream"]:
+            local = d["local"] if " = " in d["local"] else \
+                f"{style.d('', d['to'])}: {d['local']}"
+            table_rows.append([_node_cell(row) if first else "",
+                               line((row["upstream"], GRAD)) if first else "",
+                               line((local, DERIV)), line((f"{arrow} {d['to']}", NAME)),
+                               line((d["value"], GRAD))])
+            first = False
+    if not table_rows:
+        return None
+    return Table(["node", "upstream", "local derivative", "to", "downstream"],
+                 table_rows, styles=[NAME, GRAD, DERIV, NAME, GRAD])
 
 
 def composed_items(row: dict, style: Style) -> list[Item]:

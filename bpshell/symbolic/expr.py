@@ -302,5 +302,12 @@ def differentiate(expr_ast, wrt: str, bindings: dict, funcs: dict, limits,
 
 
 def _pretty(forms: dict, unicode: bool) -> dict:
-    return {k: None if v is None else sp.pretty(v, use_unicode=unicode, num_columns=10_000)
-            for k, v in forms.items()}
+    """Each form drawn by SymPy's pretty printer, a form equal to another drawn once (the
+    simplified form is often the derivative itself; drawing was most of a diff's time)."""
+    drawn: dict = {}
+    out = {}
+    for k, v in forms.items():
+        if v is not None and v not in drawn:
+            drawn[v] = sp.pretty(v, use_unicode=unicode, num_columns=10_000)
+        out[k] = None if v is None else drawn[v]
+    return out

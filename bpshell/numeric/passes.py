@@ -451,7 +451,7 @@ def _gated(flat: Callable, slope: Callable | None, k: int) -> Callable:
     def rule(g, out, *xs):
         z = flat(*xs, out)
         ga = g if slope is None else g * slope(*xs, out)
-        if type(z) is np.bool_ and type(ga) is not np.ndarray:
+        if (type(z) is np.bool_ or type(z) is bool) and type(ga) is not np.ndarray:
             return np.float64(0.0) if z else ga  # scalars: no shapes to match
         ga = np.where(z, 0.0, ga)
         shape = _shape(xs[k])

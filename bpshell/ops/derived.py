@@ -31,7 +31,7 @@ def _div_d1(x0, x1, y):
 
 
 def _pow_zero0(x0, x1, y):
-    return numpy.equal(x1, 0)
+    return (x1 == 0)
 
 
 def _pow_d0(x0, x1, y):
@@ -39,7 +39,7 @@ def _pow_d0(x0, x1, y):
 
 
 def _pow_zero1(x0, x1, y):
-    return logical_and(numpy.equal(x0, 0), numpy.greater_equal(x1, 0))
+    return logical_and((x0 == 0), (x1 >= 0))
 
 
 def _pow_d1(x0, x1, y):
@@ -79,19 +79,19 @@ def _sigmoid_d0(x0, y):
 
 
 def _relu_zero0(x0, y):
-    return numpy.less_equal(x0, 0)
+    return (x0 <= 0)
 
 
 def _leaky_relu_d0(x0, x1, y):
-    return numpy.where(numpy.greater(x0, 0), 1, x1)
+    return numpy.where((x0 > 0), 1, x1)
 
 
 def _leaky_relu_zero1(x0, x1, y):
-    return numpy.greater(x0, 0)
+    return (x0 > 0)
 
 
 def _leaky_relu_d1(x0, x1, y):
-    return numpy.where(numpy.greater(x0, 0), 0, x0)
+    return numpy.where((x0 > 0), 0, x0)
 
 
 def _softplus_d0(x0, y):
@@ -99,27 +99,27 @@ def _softplus_d0(x0, y):
 
 
 def _where_zero1(x0, x1, x2, y):
-    return numpy.equal(x0, 0)
+    return (x0 == 0)
 
 
 def _where_zero2(x0, x1, x2, y):
-    return numpy.not_equal(x0, 0)
+    return (x0 != 0)
 
 
 def _maximum_d0(x0, x1, y):
-    return (numpy.where(numpy.less(x0 - x1, 0), 0, numpy.where(numpy.equal(x0 - x1, 0), 1/2, 1)))
+    return (numpy.where((x0 - x1 < 0), 0, numpy.where((x0 - x1 == 0), 1/2, 1)))
 
 
 def _maximum_d1(x0, x1, y):
-    return (numpy.where(numpy.greater(x0 - x1, 0), 0, numpy.where(numpy.equal(x0 - x1, 0), 1/2, 1)))
+    return (numpy.where((x0 - x1 > 0), 0, numpy.where((x0 - x1 == 0), 1/2, 1)))
 
 
 def _minimum_d0(x0, x1, y):
-    return (numpy.where(numpy.greater(x0 - x1, 0), 0, numpy.where(numpy.equal(x0 - x1, 0), 1/2, 1)))
+    return (numpy.where((x0 - x1 > 0), 0, numpy.where((x0 - x1 == 0), 1/2, 1)))
 
 
 def _minimum_d1(x0, x1, y):
-    return (numpy.where(numpy.less(x0 - x1, 0), 0, numpy.where(numpy.equal(x0 - x1, 0), 1/2, 1)))
+    return (numpy.where((x0 - x1 < 0), 0, numpy.where((x0 - x1 == 0), 1/2, 1)))
 
 
 RULES = {

@@ -24,7 +24,12 @@ def softplus(x):
     return (np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))))[()]
 
 
+_ZERO = np.float64(0.0)
+
+
 def relu(x):
+    if type(x) is np.float64:  # a scalar graph's node: what np.maximum gives, with no ufunc
+        return x if x > 0.0 or x != x else _ZERO
     return np.maximum(x, 0.0)[()]
 
 

@@ -64,7 +64,8 @@ def _scalars_finite(values: list) -> bool:
     of the diagnosis saved.
     """
     try:
-        return math.isfinite(math.fsum(v for v in values if v is not None))
+        # filter(None, ...) drops symbols' None (and zeros, which change no sum)
+        return math.isfinite(math.fsum(filter(None, values)))
     except (TypeError, ValueError, OverflowError):
         return False
 

@@ -268,18 +268,19 @@ class Plan:
             live[root] = True
         program = []
         rules: list = []
-        index: dict[int, int] = {}  # id of an op's rule list -> index of its first rule
+        index: dict[Op, tuple] = {}  # op -> its edge rules, index of its first rule
         for i in range(n - 1, -1, -1):
             node = nodes[i]
             if not live[i] or node.kind != "op":
                 continue
             args = node.args
-            op_rules = edge_rules(node.op)
-            first = index.get(id(op_rules))
-            if first is None:
-                first = index[id(op_rules)] = len(rules)
+            known = index.get(node.op)
+            if known is None:
+                op_rules = edge_rules(node.op)
+                known = index[node.op] = (op_rules, len(rules))
                 # a negation is the constant factor -1 to the backward loop
                 rules.extend(-1.0 if kind == _NEG else rule for kind, rule in op_rules)
+            op_rules, first = known
             edges = []
             with_inputs = False
             for k, a in enumerate(args):

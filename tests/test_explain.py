@@ -169,7 +169,9 @@ def test_a_terminal_frame_draws_the_books_picture_where_it_fits_else_the_tree():
     assert not any("(×)" in f for f in frames(wide, 18))
     narrow = frames(Style(whole=False, width=45), 40)
     assert all("▶" in f and "(×)" not in f for f in narrow)  # too narrow: the tree
+    assert all("a larger terminal shows the graph" in f for f in narrow)  # and says why
     assert all("▶" in f and "(×)" not in f for f in frames(wide, 40, "tree"))
+    assert not any("a larger terminal" in f for f in frames(wide, 40, "tree"))
     piped = [to_text(frame_items(r, k, Style(), tree)) for k in range(frame_count(r))]
     assert all("▶" in f and "(×)" not in f for f in piped)  # a pipe prints trees
 

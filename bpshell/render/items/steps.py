@@ -85,18 +85,21 @@ def frame_items(r: dict, k: int, style: Style, tree: dict | None = None,
     draws it when view is "draw" and the picture fits, else as a tree; a pipe gets the
     tree. A graph that fits in neither way is left out, with a line saying so."""
     head, body = frame_parts(r, k, style)
+    why: list[Item] = []  # why the tree is shown where the picture was asked for
     if room is not None and view == "draw" and r.get("pictures"):
         drawn = picture_items(r, k, style, room - tallest(r, style))
         if drawn is not None:
             return fit([head, *drawn, *body], style)
+        why = [line(("(a larger terminal shows the graph as the book draws it)", DIM),
+                    indent=2)]
     if tree is not None and tree.get("ok", True) and "root" in tree:
         rows = r["rows"]
         current = rows[k - 1]["id"] if k else (rows[0]["id"] if rows else None)
         drawn = tree_items(marked_tree(tree, known_after(r, k), current), style)[:1]
-        used = sum(len(item_lines(i, style.unicode)) for i in [head, *body])
+        used = sum(len(item_lines(i, style.unicode)) for i in [head, *body, *why])
         tall = sum(len(item_lines(i, style.unicode)) for i in drawn)
         if room is None or used + tall <= room:
-            return fit([head, *drawn, *body], style)
+            return fit([head, *drawn, *body, *why], style)
         body.append(line(("(the graph is too tall for this terminal to draw here; "
                           "'tree NAME' draws it)", DIM), indent=2))
     return fit([head, *body], style)

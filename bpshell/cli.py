@@ -19,7 +19,6 @@ import errno
 import os
 import signal
 import sys
-from dataclasses import fields
 
 from bpshell import __version__
 from bpshell.errors import OutputClosed
@@ -82,16 +81,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bpshell {__version__}")
     group = p.add_argument_group("limits (each also read from its environment variable; "
                                  "inf: no bound)")
-    for f in fields(Limits):
-        flag = "--" + f.name.replace("_", "-")
-        kind = type(f.default)
-        about = f"{_LIMIT_HELP.get(f.name, f.name)} ({Limits.ENV.get(f.name, 'no variable')})"
+    defaults = Limits()
+    for name in Limits.FIELDS:
+        flag = "--" + name.replace("_", "-")
+        value = getattr(defaults, name)
+        kind = type(value)
+        about = f"{_LIMIT_HELP.get(name, name)} ({Limits.ENV.get(name, 'no variable')})"
         if kind is bool:
-            p.add_argument(flag, dest=f.name, action="store_const", const=True, default=None,
+            p.add_argument(flag, dest=name, action="store_const", const=True, default=None,
                            help=about)
             continue
-        default = f"{f.default:,}" if kind is int else f"{f.default:g}"
-        group.add_argument(flag, dest=f.name, type=_setting(f.name), default=None,
+        default = f"{value:,}" if kind is int else f"{value:g}"
+        group.add_argument(flag, dest=name, type=_setting(name), default=None,
                            metavar="N" if kind is int else "X",
                            help=f"{about[:-1]}, default {default})")
     return p

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, fields
+
+from bpshell.records import Value
 
 NO_BOUND = math.inf  # what `inf` sets a count to; every comparison with it passes
 HUGE = 10**15  # no count above this means anything on one machine (8 PB of float64)
@@ -22,23 +23,48 @@ class SettingError(ValueError):
     """A setting's value is not one it can take; the message says which values it can."""
 
 
-@dataclass
-class Limits:
-    """Bounds checked before work is done, so that a bad statement fails fast and cleanly."""
+class Limits(Value):
+    """Bounds checked before work is done, so that a bad statement fails fast and cleanly.
 
-    max_elements: int = 10_000_000  # elements in one array (80 MB of float64)
+    The fields are FIELDS, in order; `Limits()` holds every default.
+    """
+
+    FIELDS = ("max_elements", "max_statement_elements", "max_exponent", "max_nodes",
+              "max_statement_chars", "max_depth", "time_limit", "simplify_seconds",
+              "max_print_elements", "history_size", "safe")
+    __slots__ = FIELDS
+
+    max_elements: int  # elements in one array (80 MB of float64)
     # elements of all the arrays one statement computes (400 MB of float64): a statement's
     # values are kept for its backward pass, so `x + x + ... + x` holds every partial sum
-    max_statement_elements: int = 50_000_000
-    max_exponent: float = 10_000.0  # |exponent| of a power whose base and exponent are exact
-    max_nodes: int = 1_000_000  # nodes in one computation graph
-    max_statement_chars: int = 1_000_000  # characters in one statement
-    max_depth: int = 200  # nesting depth of brackets and operators in one expression
-    time_limit: float = 10.0  # seconds for one statement (0: none)
-    simplify_seconds: float = 3.0  # seconds for simplify before the raw form is shown
-    max_print_elements: int = 1000  # elements of a value printed whole; a summary beyond
-    history_size: int = 10_000  # entries the shell's history keeps
-    safe: bool = False  # refuse every statement that reads or writes a file
+    max_statement_elements: int
+    max_exponent: float  # |exponent| of a power whose base and exponent are exact
+    max_nodes: int  # nodes in one computation graph
+    max_statement_chars: int  # characters in one statement
+    max_depth: int  # nesting depth of brackets and operators in one expression
+    time_limit: float  # seconds for one statement (0: none)
+    simplify_seconds: float  # seconds for simplify before the raw form is shown
+    max_print_elements: int  # elements of a value printed whole; a summary beyond
+    history_size: int  # entries the shell's history keeps
+    safe: bool  # refuse every statement that reads or writes a file
+
+    def __init__(self, max_elements: int = 10_000_000,
+                 max_statement_elements: int = 50_000_000, max_exponent: float = 10_000.0,
+                 max_nodes: int = 1_000_000, max_statement_chars: int = 1_000_000,
+                 max_depth: int = 200, time_limit: float = 10.0,
+                 simplify_seconds: float = 3.0, max_print_elements: int = 1000,
+                 history_size: int = 10_000, safe: bool = False):
+        self.max_elements = max_elements
+        self.max_statement_elements = max_statement_elements
+        self.max_exponent = max_exponent
+        self.max_nodes = max_nodes
+        self.max_statement_chars = max_statement_chars
+        self.max_depth = max_depth
+        self.time_limit = time_limit
+        self.simplify_seconds = simplify_seconds
+        self.max_print_elements = max_print_elements
+        self.history_size = history_size
+        self.safe = safe
 
     ENV = {
         "max_elements": "BPSHELL_MAX_ELEMENTS",
@@ -70,12 +96,12 @@ class Limits:
         """
         env = os.environ if environ is None else environ
         limits = cls()
-        for f in fields(cls):
-            var = cls.ENV.get(f.name)
+        for name in cls.FIELDS:
+            var = cls.ENV.get(name)
             raw = env.get(var) if var else None
             if raw is not None and raw.strip():
                 try:
-                    setattr(limits, f.name, cls.parse(f.name, raw))
+                    setattr(limits, name, cls.parse(name, raw))
                 except SettingError as e:
                     raise SettingError(f"{var}={raw!r}: {e}") from None
         for key, value in overrides.items():

@@ -12,23 +12,31 @@ script run inside a session keeps none of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TextIO
 
 from bpshell.errors import BpError, OutputClosed
+from bpshell.records import Value
 from bpshell.render.out import Output
 from bpshell.timeout import deadline
 
 
-@dataclass
-class Status:
+class Status(Value):
     """How a run went: how many statements failed, whether `exit` was run or a `fit` was
     interrupted (which ends a script with status 130, as Ctrl-C anywhere else does)."""
 
-    failed: int = 0
-    exit: bool = False
-    statements: int = 0
-    interrupted: bool = False
+    __slots__ = ("failed", "exit", "statements", "interrupted")
+
+    failed: int
+    exit: bool
+    statements: int
+    interrupted: bool
+
+    def __init__(self, failed: int = 0, exit: bool = False, statements: int = 0,
+                 interrupted: bool = False):
+        self.failed = failed
+        self.exit = exit
+        self.statements = statements
+        self.interrupted = interrupted
 
 
 def run_source(session, source: str, out: Output, filename: str | None, *,

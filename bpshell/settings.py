@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, fields
 
 from bpshell.errors import BpError
 from bpshell.limits import Limits
+from bpshell.records import FrozenValue, Value
 
 CONFIG_NAME = os.path.join("bpshell", "config.toml")
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -39,17 +39,29 @@ class SettingsError(BpError):
     """A setting with a value it cannot take, or a key that is no setting."""
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(FrozenValue):
     """One setting: its name (in config.toml and `set`), type, default and variable."""
+
+    __slots__ = ("name", "kind", "default", "env", "doc", "choices", "limit")
 
     name: str
     kind: type
     default: object
     env: str | None
     doc: str
-    choices: tuple[str, ...] = ()
-    limit: bool = False  # a field of Limits (the engine reads it) or the front end's
+    choices: tuple[str, ...]
+    limit: bool  # a field of Limits (the engine reads it) or the front end's
+
+    def __init__(self, name: str, kind: type, default: object, env: str | None, doc: str,
+                 choices: tuple[str, ...] = (), limit: bool = False):
+        put = object.__setattr__
+        put(self, "name", name)
+        put(self, "kind", kind)
+        put(self, "default", default)
+        put(self, "env", env)
+        put(self, "doc", doc)
+        put(self, "choices", choices)
+        put(self, "limit", limit)
 
     def parse(self, raw: object, where: str) -> object:
         """raw (text from `set` or the environment, or a TOML value) as this setting's type.
@@ -107,11 +119,12 @@ class Setting:
 
 def _limit_settings() -> list[Setting]:
     out = []
-    for f in fields(Limits):
-        env = getattr(Limits, "ENV", {}).get(f.name)
-        kind = type(f.default)
-        out.append(Setting(f.name, kind, f.default, env,
-                           _LIMIT_DOCS.get(f.name, f.name.replace("_", " ")), limit=True))
+    defaults = Limits()
+    for name in Limits.FIELDS:
+        env = getattr(Limits, "ENV", {}).get(name)
+        default = getattr(defaults, name)
+        out.append(Setting(name, type(default), default, env,
+                           _LIMIT_DOCS.get(name, name.replace("_", " ")), limit=True))
     return out
 
 
@@ -168,15 +181,20 @@ def read_config(path: str) -> dict:
     return flat
 
 
-@dataclass
-class Settings:
+class Settings(Value):
     """The value of every setting and where it came from (default, config, env, flag, set)."""
+
+    __slots__ = ("values", "sources")
 
     values: dict
     sources: dict
 
+    def __init__(self, values: dict, sources: dict):
+        self.values = values
+        self.sources = sources
+
     def limits(self) -> Limits:
-        known = {f.name for f in fields(Limits)}
+        known = set(Limits.FIELDS)
         return Limits(**{k: v for k, v in self.values.items() if k in known})
 
     def __getitem__(self, name: str):

@@ -3,8 +3,6 @@ settings; `set` in a session; an invalid value is an error naming its key (exit 
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import pytest
 from test_cli import bp, clean_env
 
@@ -12,7 +10,7 @@ from bpshell.limits import Limits
 from bpshell.session import Session
 from bpshell.settings import SettingsError, all_settings, config_path, load
 
-LIMITS = [f.name for f in fields(Limits) if not isinstance(f.default, bool)]  # numbers
+LIMITS = [n for n in Limits.FIELDS if not isinstance(getattr(Limits(), n), bool)]  # numbers
 
 
 def write_config(tmp_path, text: str) -> str:
@@ -22,7 +20,7 @@ def write_config(tmp_path, text: str) -> str:
     return str(path)
 
 
-def test_every_limit_is_a_setting_read_from_the_dataclass():
+def test_every_limit_is_a_setting_read_from_the_limits_class():
     table = all_settings()
     assert set(LIMITS) <= set(table)
     assert {"color", "ascii", "history_size", "startup"} <= set(table)

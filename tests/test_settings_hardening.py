@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from bpshell.commands.registry import table
 from bpshell.limits import HUGE, Limits, SettingError
 from bpshell.session import Session
 
-NUMERIC = [f.name for f in fields(Limits) if not isinstance(f.default, bool)]
+NUMERIC = [n for n in Limits.FIELDS if not isinstance(getattr(Limits(), n), bool)]
 BAD = ["nan", "-1", "-inf", "1e30", "lots", "0x10", "1e400e"]
 # lifting the bound makes no sense for the nesting depth, which guards the recursion of
 # the parser and of SymPy
@@ -71,7 +70,7 @@ def test_inf_lifts_the_bound_where_that_makes_sense(name, monkeypatch, capsys):
         assert value == 0  # these settings' own word for "no bound"
     else:
         assert value == math.inf and value > default
-    assert Limits.from_env({Limits.ENV[name]: " INF "}).__dict__[name] == value
+    assert getattr(Limits.from_env({Limits.ENV[name]: " INF "}), name) == value
 
 
 @pytest.mark.parametrize("name", NUMERIC)

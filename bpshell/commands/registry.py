@@ -9,10 +9,10 @@ checks that each has a renderer, a runnable example and a README row.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from bpshell.language.grammar import Grammar, RawText, RestPath, is_raw, option_words
+from bpshell.records import FrozenValue
 
 GROUPS = ("values", "gradients", "symbolic", "training", "files", "session")
 
@@ -35,9 +35,11 @@ class Args:
         return dict(self._values)
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(FrozenValue):
     """One command: its syntax, its help, what runs it and what kind of result it gives."""
+
+    __slots__ = ("name", "grammar", "summary", "examples", "run", "group", "aliases", "notes",
+                 "kind", "files", "hidden", "fields", "default_file")
 
     name: str
     grammar: Grammar
@@ -45,14 +47,35 @@ class Command:
     examples: tuple[str, ...]
     run: Callable[..., dict]
     group: str
-    aliases: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    kind: str = ""  # the result kind its renderer draws; the name unless told
-    files: bool | Callable[[Mapping[str, Any]], bool] = False  # it reads or writes files
+    aliases: tuple[str, ...]
+    notes: tuple[str, ...]
+    kind: str  # the result kind its renderer draws; the name unless told
+    files: bool | Callable[[Mapping[str, Any]], bool]  # it reads or writes files
     # (a callable says whether one statement's arguments do: 'load moons' reads none)
-    hidden: bool = False  # a statement form (assignment, value) rather than a command word
-    fields: Mapping[str, object] = field(default_factory=dict)  # the result's fields, typed
-    default_file: str = ""  # the file written when none is given ('{name}.svg'), if any
+    hidden: bool  # a statement form (assignment, value) rather than a command word
+    fields: Mapping[str, object]  # the result's fields, typed
+    default_file: str  # the file written when none is given ('{name}.svg'), if any
+
+    def __init__(self, name: str, grammar: Grammar, summary: str, examples: tuple[str, ...],
+                 run: Callable[..., dict], group: str, aliases: tuple[str, ...] = (),
+                 notes: tuple[str, ...] = (), kind: str = "",
+                 files: bool | Callable[[Mapping[str, Any]], bool] = False,
+                 hidden: bool = False, fields: Mapping[str, object] | None = None,
+                 default_file: str = ""):
+        put = object.__setattr__
+        put(self, "name", name)
+        put(self, "grammar", grammar)
+        put(self, "summary", summary)
+        put(self, "examples", examples)
+        put(self, "run", run)
+        put(self, "group", group)
+        put(self, "aliases", aliases)
+        put(self, "notes", notes)
+        put(self, "kind", kind)
+        put(self, "files", files)
+        put(self, "hidden", hidden)
+        put(self, "fields", {} if fields is None else fields)
+        put(self, "default_file", default_file)
 
     @property
     def options(self) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ recursively.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,43 +26,73 @@ from bpshell.ops.table import (
     param_at,
     params_problem,
 )
+from bpshell.records import Value
 
 # ---------------------------------------------------------------- bindings
 
 
-@dataclass(slots=True)
-class Leaf:
+class Leaf(Value):
     """A name holding a value: a number, an array, the result of an update."""
+
+    __slots__ = ("value", "text", "stmt", "line", "expr")
 
     value: object
     text: str  # the right-hand side as written
-    stmt: int = 0  # serial number of the defining statement
-    line: int = 0
-    expr: object = None  # the expression it was computed from, kept to trace inf/nan
+    stmt: int  # serial number of the defining statement
+    line: int
+    expr: object  # the expression it was computed from, kept to trace inf/nan
+
+    def __init__(self, value: object, text: str, stmt: int = 0, line: int = 0,
+                 expr: object = None):
+        self.value = value
+        self.text = text
+        self.stmt = stmt
+        self.line = line
+        self.expr = expr
 
 
-@dataclass(slots=True)
-class Formula:
+class Formula(Value):
     """A live definition: recomputed from its inputs whenever they change."""
+
+    __slots__ = ("expr", "text", "refs", "stmt", "line")
 
     expr: object
     text: str
     refs: frozenset[str]
-    stmt: int = 0
-    line: int = 0
+    stmt: int
+    line: int
+
+    def __init__(self, expr: object, text: str, refs: frozenset[str], stmt: int = 0,
+                 line: int = 0):
+        self.expr = expr
+        self.text = text
+        self.refs = refs
+        self.stmt = stmt
+        self.line = line
 
 
-@dataclass
-class UserFunction:
+class UserFunction(Value):
     """`def name(params) = body`: an elementwise op of its own, or inlined where used."""
+
+    __slots__ = ("name", "params", "body", "text", "op", "calls", "depth")
 
     name: str
     params: list[str]
     body: object
     text: str
-    op: Op | None = None  # set when the body is elementwise in its parameters only
-    calls: frozenset[str] = field(default_factory=frozenset)
-    depth: int = 1  # nesting depth of the body with the functions it calls written out
+    op: Op | None  # set when the body is elementwise in its parameters only
+    calls: frozenset[str]
+    depth: int  # nesting depth of the body with the functions it calls written out
+
+    def __init__(self, name: str, params: list[str], body: object, text: str,
+                 op: Op | None = None, calls: frozenset[str] = frozenset(), depth: int = 1):
+        self.name = name
+        self.params = params
+        self.body = body
+        self.text = text
+        self.op = op
+        self.calls = calls
+        self.depth = depth
 
 
 # ---------------------------------------------------------------- nodes

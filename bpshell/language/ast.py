@@ -10,88 +10,150 @@ defined, to run without one, so a new node kind names every pass that must learn
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bpshell.language.split import Pos
+from bpshell.records import FrozenValue, Value
 
 
-@dataclass(slots=True)
-class Num:
+class Num(Value):
+    __slots__ = ("value", "pos", "text")
+
     value: float
     pos: Pos
-    text: str = ""  # as written, so 1.0 and 1 print back the way they were typed
+    text: str  # as written, so 1.0 and 1 print back the way they were typed
+
+    def __init__(self, value: float, pos: Pos, text: str = ""):
+        self.value = value
+        self.pos = pos
+        self.text = text
 
 
-@dataclass(slots=True)
-class Name:
+class Name(Value):
+    __slots__ = ("id", "pos")
+
     id: str
     pos: Pos
 
+    def __init__(self, id: str, pos: Pos):
+        self.id = id
+        self.pos = pos
 
-@dataclass(slots=True)
-class Const:
+
+class Const(Value):
     """A value computed when the statement was entered (random and constructor calls)."""
+
+    __slots__ = ("value", "pos", "text")
 
     value: object
     pos: Pos
-    text: str = ""
+    text: str
+
+    def __init__(self, value: object, pos: Pos, text: str = ""):
+        self.value = value
+        self.pos = pos
+        self.text = text
 
 
-@dataclass(slots=True)
-class ArrayLit:
+class ArrayLit(Value):
+    __slots__ = ("items", "pos")
+
     items: list[Expr]
     pos: Pos
 
+    def __init__(self, items: list[Expr], pos: Pos):
+        self.items = items
+        self.pos = pos
 
-@dataclass(frozen=True, slots=True)
-class Keyword:
+
+class Keyword(FrozenValue):
     """`axis=1` in a call: a declared option of the op, given as a number, True, False or
     None. Not a subtree: its value is read when the call is built, never evaluated."""
+
+    __slots__ = ("name", "value", "pos", "text")
 
     name: str
     value: float | bool | None
     pos: Pos
     text: str  # the value as written
 
+    def __init__(self, name: str, value: float | bool | None, pos: Pos, text: str):
+        put = object.__setattr__
+        put(self, "name", name)
+        put(self, "value", value)
+        put(self, "pos", pos)
+        put(self, "text", text)
 
-@dataclass(slots=True)
-class Call:
+
+class Call(Value):
+    __slots__ = ("func", "args", "pos", "keywords")
+
     func: str
     args: list[Expr]
     pos: Pos
-    keywords: tuple[Keyword, ...] = ()
+    keywords: tuple[Keyword, ...]
+
+    def __init__(self, func: str, args: list[Expr], pos: Pos,
+                 keywords: tuple[Keyword, ...] = ()):
+        self.func = func
+        self.args = args
+        self.pos = pos
+        self.keywords = keywords
 
 
-@dataclass(slots=True)
-class Unary:
+class Unary(Value):
+    __slots__ = ("op", "operand", "pos")
+
     op: str  # "neg" or "pos"
     operand: Expr
     pos: Pos
 
+    def __init__(self, op: str, operand: Expr, pos: Pos):
+        self.op = op
+        self.operand = operand
+        self.pos = pos
 
-@dataclass(slots=True)
-class Binary:
+
+class Binary(Value):
+    __slots__ = ("op", "left", "right", "pos")
+
     op: str  # "+", "-", "*", "/", "**", "@", and the comparisons "<", "<=", "==", ...
     left: Expr
     right: Expr
     pos: Pos
 
+    def __init__(self, op: str, left: Expr, right: Expr, pos: Pos):
+        self.op = op
+        self.left = left
+        self.right = right
+        self.pos = pos
 
-@dataclass(slots=True)
-class Transpose:
+
+class Transpose(Value):
+    __slots__ = ("operand", "pos")
+
     operand: Expr
     pos: Pos
 
+    def __init__(self, operand: Expr, pos: Pos):
+        self.operand = operand
+        self.pos = pos
 
-@dataclass(slots=True)
-class Index:
+
+class Index(Value):
     """`x[1:3, 0]`: NumPy's basic indexing with whole numbers and slices written in the
     brackets (a key of ints and slice objects, known when the statement is parsed)."""
+
+    __slots__ = ("operand", "key", "pos")
 
     operand: Expr
     key: tuple
     pos: Pos  # the '['
+
+    def __init__(self, operand: Expr, key: tuple, pos: Pos):
+        self.operand = operand
+        self.key = key
+        self.pos = pos
 
 
 Expr = Num | Name | Const | ArrayLit | Call | Unary | Binary | Transpose | Index

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from bpshell.records import Value
 
 Pos = tuple[int, int]  # 1-based (line, column); every later stage carries one
 
 
-@dataclass(slots=True)
-class Chunk:
+class Chunk(Value):
     """The text of one statement and where it starts in the source."""
+
+    __slots__ = ("text", "line", "column", "open_bracket")
 
     text: str
     line: int
     column: int
-    open_bracket: Pos | None = None  # set when the source ended inside a bracket
+    open_bracket: Pos | None  # set when the source ended inside a bracket
+
+    def __init__(self, text: str, line: int, column: int, open_bracket: Pos | None = None):
+        self.text = text
+        self.line = line
+        self.column = column
+        self.open_bracket = open_bracket
 
 
 # a run of opening brackets, or of one closing bracket, is one match: a flood of them

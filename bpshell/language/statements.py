@@ -8,7 +8,6 @@ knows the shape of a grammar but no command: the command table lives above it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from bpshell.errors import ParseError
@@ -17,18 +16,27 @@ from bpshell.language.parser import Parser, check_name
 from bpshell.language.split import Chunk
 from bpshell.language.tokens import tokenize
 from bpshell.ops.table import FOLDED
+from bpshell.records import Value
 
 Pos = tuple[int, int]
 
 
-@dataclass(slots=True)
-class Stmt:
+class Stmt(Value):
     """A parsed statement: its command's name, its arguments by grammar key, its text."""
+
+    __slots__ = ("kind", "pos", "args", "text")
 
     kind: str
     pos: Pos
-    args: dict[str, Any] = field(default_factory=dict)
-    text: str = ""
+    args: dict[str, Any]
+    text: str
+
+    def __init__(self, kind: str, pos: Pos, args: dict[str, Any] | None = None,
+                 text: str = ""):
+        self.kind = kind
+        self.pos = pos
+        self.args = {} if args is None else args
+        self.text = text
 
 
 _STOP_CACHE: dict[int, frozenset[str]] = {}

@@ -7,17 +7,23 @@ language offers instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from bpshell.errors import ParseError
 from bpshell.language.split import Chunk, Pos
+from bpshell.records import Value
 
 
-@dataclass(slots=True)
-class Token:
+class Token(Value):
+    __slots__ = ("kind", "text", "pos")
+
     kind: str  # NUM, NAME, OP, END
     text: str
     pos: Pos
+
+    def __init__(self, kind: str, text: str, pos: Pos):
+        self.kind = kind
+        self.text = text
+        self.pos = pos
 
 
 _TOKEN = re.compile(r"""

@@ -16,12 +16,12 @@ Running averages move on the same training-step forward passes only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from bpshell.ops.structural import unbroadcast
+from bpshell.records import Frozen
 
 BN_EPS = 10e-7  # the book's epsilon inside the square root of BatchNormalization (1e-6)
 
@@ -40,16 +40,22 @@ class LayerContext(Protocol):
     def set_layer_value(self, key: tuple, value) -> None: ...
 
 
-@dataclass(frozen=True, eq=False)
-class Slot:
+class Slot(Frozen):
     """Where one call of a stateful layer keeps its state: the context and its key.
 
     The key is (statement serial, line, column, occurrence): a redefined name is a new
-    layer with fresh state; the same definition evaluated again is the same layer.
+    layer with fresh state; the same definition evaluated again is the same layer. Two
+    slots are equal only when they are the same object.
     """
+
+    __slots__ = ("ctx", "key")
 
     ctx: LayerContext
     key: tuple
+
+    def __init__(self, ctx: LayerContext, key: tuple):
+        object.__setattr__(self, "ctx", ctx)
+        object.__setattr__(self, "key", key)
 
     def __repr__(self) -> str:
         return f"<layer {self.key}>"

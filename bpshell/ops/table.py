@@ -14,36 +14,46 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from bpshell.ops import kernels, layers
 from bpshell.ops import structural as st
+from bpshell.records import Frozen, FrozenValue, Record, Value
 
 Growth = Literal["broadcast", "matmul", "concat", "none"]
 GROWTHS = ("broadcast", "matmul", "concat", "none")
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(FrozenValue):
     """Trailing values of a call that are not inputs: sum's axis, reshape's shape.
 
     A parameter that takes one value may also be given by its name (`axis=1`,
     `keepdims=True`); that is the only place keyword arguments are accepted.
     """
 
+    __slots__ = ("name", "least", "most", "doc", "kind", "default")
+
     name: str
-    least: int = 0  # how many values the call must give
-    most: int | None = 1  # how many it may give; None: any number
-    doc: str = ""  # what the values are, for messages ("the new shape")
-    kind: Literal["int", "bool", "float"] = "int"
-    default: object = None  # the value when a later parameter is given and this one not
+    least: int  # how many values the call must give
+    most: int | None  # how many it may give; None: any number
+    doc: str  # what the values are, for messages ("the new shape")
+    kind: Literal["int", "bool", "float"]
+    default: object  # the value when a later parameter is given and this one not
+
+    def __init__(self, name: str, least: int = 0, most: int | None = 1, doc: str = "",
+                 kind: Literal["int", "bool", "float"] = "int", default: object = None):
+        put = object.__setattr__
+        put(self, "name", name)
+        put(self, "least", least)
+        put(self, "most", most)
+        put(self, "doc", doc)
+        put(self, "kind", kind)
+        put(self, "default", default)
 
 
-@dataclass(frozen=True, eq=False)
-class Op:
+class Op(Frozen, Record):
     """One operation of the language (frozen: other stages cache what they derive elsewhere).
 
     grows: how the output's size follows from the inputs': "broadcast" (elementwise ops,
@@ -51,7 +61,14 @@ class Op:
     elements than an input: reductions, reshape, transpose).
     define: the op on SymPy scalars, called as define(sympy, *inputs); `named` ops keep
     their name in formulas (sigmoid(x), not its exponentials).
+    Two ops are equal only when they are the same object.
     """
+
+    FIELDS = ("name", "inputs", "forward", "doc", "example", "label", "grows", "define",
+              "named", "vjps", "rule_text", "rule_shapes", "defaults", "params", "symbol",
+              "label_inputs", "mismatch", "kink", "zero_where", "user", "body_text",
+              "stateful")
+    __slots__ = (*FIELDS, "__weakref__")  # the symbolic caches hold ops weakly
 
     name: str
     inputs: tuple[str, ...]  # input names, as `rules` and the tables write them
@@ -60,26 +77,59 @@ class Op:
     example: str
     label: str  # how drawings and tables show the op: "×", "exp", "ReLU"
     grows: Growth
-    define: Callable | None = None
-    named: bool = False
-    vjps: tuple | None = None  # structural ops: one rule per input (None: no gradient)
-    rule_text: tuple[str, ...] = ()  # structural ops: the rules as a learner writes them
-    rule_shapes: bool = False  # every operand of the rules is an input or dY (explain)
-    defaults: tuple = ()  # values of trailing optional inputs
-    params: tuple[Param, ...] = ()
-    symbol: str | None = None  # operator spelling; such ops are not called by name
-    label_inputs: tuple[str, ...] = ()  # inputs that may be integer class labels
-    mismatch: str = ""  # what to say when the inputs' shapes do not fit
-    kink: str | None = None  # where the derivative takes a convention
+    define: Callable | None
+    named: bool
+    vjps: tuple | None  # structural ops: one rule per input (None: no gradient)
+    rule_text: tuple[str, ...]  # structural ops: the rules as a learner writes them
+    rule_shapes: bool  # every operand of the rules is an input or dY (explain)
+    defaults: tuple  # values of trailing optional inputs
+    params: tuple[Param, ...]
+    symbol: str | None  # operator spelling; such ops are not called by name
+    label_inputs: tuple[str, ...]  # inputs that may be integer class labels
+    mismatch: str  # what to say when the inputs' shapes do not fit
+    kink: str | None  # where the derivative takes a convention
     # per input, where its derivative is taken as 0 whatever the derived formula gives
     # there (0 * inf): PyTorch's conventions for pow at base 0 and exponent 0, as a SymPy
     # condition on the inputs, called as zero_where[k](sympy, *inputs)
-    zero_where: tuple = ()
-    user: bool = False
-    body_text: str = ""  # user functions: the definition as written
-    stateful: bool = False  # its kernels take a layers.Slot after the inputs (dropout)
+    zero_where: tuple
+    user: bool
+    body_text: str  # user functions: the definition as written
+    stateful: bool  # its kernels take a layers.Slot after the inputs (dropout)
 
-    def __post_init__(self) -> None:
+    def __init__(self, name: str, inputs: tuple[str, ...], forward: Callable, doc: str,
+                 example: str, label: str, grows: Growth, define: Callable | None = None,
+                 named: bool = False, vjps: tuple | None = None,
+                 rule_text: tuple[str, ...] = (), rule_shapes: bool = False,
+                 defaults: tuple = (), params: tuple[Param, ...] = (),
+                 symbol: str | None = None, label_inputs: tuple[str, ...] = (),
+                 mismatch: str = "", kink: str | None = None, zero_where: tuple = (),
+                 user: bool = False, body_text: str = "", stateful: bool = False):
+        put = object.__setattr__
+        put(self, "name", name)
+        put(self, "inputs", inputs)
+        put(self, "forward", forward)
+        put(self, "doc", doc)
+        put(self, "example", example)
+        put(self, "label", label)
+        put(self, "grows", grows)
+        put(self, "define", define)
+        put(self, "named", named)
+        put(self, "vjps", vjps)
+        put(self, "rule_text", rule_text)
+        put(self, "rule_shapes", rule_shapes)
+        put(self, "defaults", defaults)
+        put(self, "params", params)
+        put(self, "symbol", symbol)
+        put(self, "label_inputs", label_inputs)
+        put(self, "mismatch", mismatch)
+        put(self, "kink", kink)
+        put(self, "zero_where", zero_where)
+        put(self, "user", user)
+        put(self, "body_text", body_text)
+        put(self, "stateful", stateful)
+        self._check()
+
+    def _check(self) -> None:
         """A missing declaration fails here, when the op is made, not in a later stage."""
         problems = []
         if not self.inputs or not self.label:
@@ -360,15 +410,24 @@ def output_size(o: Op, xs: Sequence) -> int | None:
 # ---------------------------------------------------------------- constructors
 
 
-@dataclass
-class Constructor:
+class Constructor(Value):
     """Makes a value when the statement is entered (random draws happen once)."""
+
+    __slots__ = ("name", "make", "doc", "example", "arity")
 
     name: str
     make: Callable  # (rng, *args) -> ndarray
     doc: str
     example: str
     arity: tuple[int, int]
+
+    def __init__(self, name: str, make: Callable, doc: str, example: str,
+                 arity: tuple[int, int]):
+        self.name = name
+        self.make = make
+        self.doc = doc
+        self.example = example
+        self.arity = arity
 
 
 def _dims(args) -> tuple[int, ...]:

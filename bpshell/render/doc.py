@@ -8,7 +8,7 @@ same content and only the drawing differs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bpshell.records import Value
 
 # style names, mapped to colours by render_rich.STYLES
 NAME, OP, NUM, GRAD, DERIV, DIM, OK, BAD, ERR, HEAD, WARN, SYM, CURRENT = (
@@ -18,12 +18,17 @@ NAME, OP, NUM, GRAD, DERIV, DIM, OK, BAD, ERR, HEAD, WARN, SYM, CURRENT = (
 Seg = tuple[str, str]  # (text, style name or "")
 
 
-@dataclass
-class Line:
+class Line(Value):
     """One line (or a few, when a segment holds newlines) of styled segments."""
 
-    segs: list[Seg] = field(default_factory=list)
-    indent: int = 0
+    __slots__ = ("segs", "indent")
+
+    segs: list[Seg]
+    indent: int
+
+    def __init__(self, segs: list[Seg] | None = None, indent: int = 0):
+        self.segs = [] if segs is None else segs
+        self.indent = indent
 
     def add(self, text: str, style: str = "") -> Line:
         if text:
@@ -49,23 +54,37 @@ def line(*parts: str | Seg, indent: int = 0) -> Line:
 Cell = str | Line
 
 
-@dataclass
-class Table:
+class Table(Value):
     """Columns and rows; cells may span several lines."""
+
+    __slots__ = ("columns", "rows", "title", "styles", "indent")
 
     columns: list[str]
     rows: list[list[Cell]]
-    title: Line | None = None
-    styles: list[str] = field(default_factory=list)  # one per column
-    indent: int = 2
+    title: Line | None
+    styles: list[str]  # one per column
+    indent: int
+
+    def __init__(self, columns: list[str], rows: list[list[Cell]], title: Line | None = None,
+                 styles: list[str] | None = None, indent: int = 2):
+        self.columns = columns
+        self.rows = rows
+        self.title = title
+        self.styles = [] if styles is None else styles
+        self.indent = indent
 
 
-@dataclass
-class TreeNode:
+class TreeNode(Value):
     """A node of a drawn tree: a label of one or more lines, and children."""
 
+    __slots__ = ("label", "children")
+
     label: list[Line]
-    children: list[TreeNode] = field(default_factory=list)
+    children: list[TreeNode]
+
+    def __init__(self, label: list[Line], children: list[TreeNode] | None = None):
+        self.label = label
+        self.children = [] if children is None else children
 
 
 Item = Line | Table | TreeNode

@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+
+from bpshell.records import FrozenValue
 
 WHOLE_WIDTH = 1 << 30  # NumPy's line width for a pipe: rows are never wrapped
 # past this many elements (NumPy's own threshold) a pipe gets NumPy's summary, corners and
@@ -26,14 +27,23 @@ WHOLE_LIMIT = PRINT_LIMIT
 TERMINAL_THRESHOLD = 1000  # a terminal summarizes past this many elements, as NumPy does
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(FrozenValue):
     """How values are written: unicode or ASCII, whole or summarized arrays."""
 
-    unicode: bool = True
-    whole: bool = True  # pipes: every element, no wrapping
-    width: int = 100  # a terminal's width, for NumPy's line breaks when not whole
-    print_limit: float = PRINT_LIMIT  # elements printed whole; a summary beyond (inf: all)
+    __slots__ = ("unicode", "whole", "width", "print_limit")
+
+    unicode: bool
+    whole: bool  # pipes: every element, no wrapping
+    width: int  # a terminal's width, for NumPy's line breaks when not whole
+    print_limit: float  # elements printed whole; a summary beyond (inf: all)
+
+    def __init__(self, unicode: bool = True, whole: bool = True, width: int = 100,
+                 print_limit: float = PRINT_LIMIT):
+        put = object.__setattr__
+        put(self, "unicode", unicode)
+        put(self, "whole", whole)
+        put(self, "width", width)
+        put(self, "print_limit", print_limit)
 
     def sym(self, uni: str, ascii_: str) -> str:
         return uni if self.unicode else ascii_

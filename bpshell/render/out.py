@@ -10,10 +10,10 @@ import io
 import os
 import sys
 from collections import deque
-from dataclasses import dataclass
 from typing import TextIO
 
 from bpshell.errors import OutputClosed
+from bpshell.records import Value
 from bpshell.render.doc import DIM, ERR, Item, line
 from bpshell.render.errors import error_items
 from bpshell.render.format import PRINT_LIMIT, Style
@@ -24,15 +24,24 @@ TRANSCRIPT_ITEMS = 5000  # what `export` can write: the last this many items
 EXPORT_WIDTH = 100  # columns of an exported picture when no terminal says otherwise
 
 
-@dataclass
-class Options:
+class Options(Value):
     """How output is drawn: decided once from the flags, the environment and the stream."""
 
-    rich: bool = False  # draw through rich (a terminal, or --color always)
-    color: bool = False
-    unicode: bool = True
-    terminal: bool = False  # the stream is a terminal: summarize big arrays, wrap lines
-    print_limit: float = PRINT_LIMIT  # elements of a value printed whole
+    __slots__ = ("rich", "color", "unicode", "terminal", "print_limit")
+
+    rich: bool  # draw through rich (a terminal, or --color always)
+    color: bool
+    unicode: bool
+    terminal: bool  # the stream is a terminal: summarize big arrays, wrap lines
+    print_limit: float  # elements of a value printed whole
+
+    def __init__(self, rich: bool = False, color: bool = False, unicode: bool = True,
+                 terminal: bool = False, print_limit: float = PRINT_LIMIT):
+        self.rich = rich
+        self.color = color
+        self.unicode = unicode
+        self.terminal = terminal
+        self.print_limit = print_limit
 
 
 def decide(color: str, stream: TextIO, environ=None, ascii_only: bool = False,

@@ -24,7 +24,8 @@ import sympy as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 APPLE = ROOT / "examples" / "apple.bp"
-LONG = "seed 0; X = randn(200, 200); W = randn(200, 200); loss = sum(X @ W); check loss"
+# a statement of several seconds (a gradient check of two 300x300 leaves)
+LONG = "seed 0; X = randn(300, 300); W = randn(300, 300); loss = sum(X @ W); check loss"
 
 
 def console_script() -> list[str]:

@@ -6,6 +6,7 @@ Each finding names a node and says why, instead of a nan printed at the end.
 from __future__ import annotations
 
 import math
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -119,12 +120,27 @@ def first_nonfinite_grad(graph: Graph, values: list, grads: list) -> dict | None
     return None
 
 
+def _candidates(graph: Graph) -> tuple[list[int], list[int]]:
+    """The op nodes that may have a kink, and those a hint may start from.
+
+    A graph never changes once built, and a repeated grad reuses its graph, so these are
+    found once per graph rather than by looking at every node on every grad.
+    """
+    found = _CANDIDATES.get(graph)
+    if found is None:
+        ops = [(i, n.op) for i, n in enumerate(graph.nodes) if n.kind == "op"]
+        found = _CANDIDATES[graph] = (
+            [i for i, op in ops if op.kink is not None],
+            [i for i, op in ops if op.name in _OUTER and graph.nodes[i].args])
+    return found
+
+
 def kinks(graph: Graph, values: list) -> list[dict]:
     """Nodes evaluated exactly at a point where their op is not differentiable."""
     out = []
-    for i, node in enumerate(graph.nodes):
-        if node.kind != "op" or node.op.kink is None:
-            continue
+    nodes = graph.nodes
+    for i in _candidates(graph)[0]:
+        node = nodes[i]
         x = values[node.args[0]]
         if x is None:
             continue
@@ -146,14 +162,14 @@ _PATTERNS = {
 
 
 _OUTER = {outer for outer, _ in _PATTERNS} | {"exp"}  # the ops a hint can start from
+_CANDIDATES: WeakKeyDictionary[Graph, tuple[list[int], list[int]]] = WeakKeyDictionary()
 
 
 def hints(graph: Graph, values: list) -> list[dict]:
     """Known unstable patterns, each named once with the stable op to use instead."""
     found: dict[str, dict] = {}
-    for i, node in enumerate(graph.nodes):
-        if node.kind != "op" or not node.args or node.op.name not in _OUTER:
-            continue
+    for i in _candidates(graph)[1]:
+        node = graph.nodes[i]
         inner = graph.nodes[node.args[0]]
         if inner.kind == "op":
             key = (node.op.name, inner.op.name)

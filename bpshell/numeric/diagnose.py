@@ -128,10 +128,11 @@ def _candidates(graph: Graph) -> tuple[list[int], list[int]]:
     """
     found = _CANDIDATES.get(graph)
     if found is None:
-        ops = [(i, n.op) for i, n in enumerate(graph.nodes) if n.kind == "op"]
+        nodes = graph.nodes
         found = _CANDIDATES[graph] = (
-            [i for i, op in ops if op.kink is not None],
-            [i for i, op in ops if op.name in _OUTER and graph.nodes[i].args])
+            [i for i, n in enumerate(nodes) if n.kind == "op" and n.op.kink is not None],
+            [i for i, n in enumerate(nodes) if n.kind == "op" and n.op.name in _OUTER
+             and n.args])
     return found
 
 

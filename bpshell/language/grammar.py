@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from bpshell.errors import ParseError
 from bpshell.language.parser import Parser, check_name, describe
+from bpshell.records import Frozen
 
 
-class Part:
+class Part(Frozen):
     """One piece of a command's syntax; `word` introduces it (None: positional).
 
     A part is frozen once made. Its options are class attributes with their defaults,
@@ -38,9 +39,6 @@ class Part:
                     callable(getattr(type(self), name)):
                 raise TypeError(f"{type(self).__name__} has no option {name!r}")
             object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value) -> None:
-        raise AttributeError(f"a {type(self).__name__} cannot be changed")
 
     def __eq__(self, other) -> bool:
         return type(other) is type(self) and vars(other) == vars(self)

@@ -126,13 +126,28 @@ def frame_parts(r: dict, k: int, style: Style) -> tuple[Line, list[Item]]:
     return head, body + known_items(r, known_after(r, k), style)
 
 
+_TALLEST: dict[tuple, tuple[dict, int]] = {}  # (id of r, style) -> (r, lines)
+
+
 def tallest(r: dict, style: Style) -> int:
     """Lines of the tallest frame without its graph: a picture is drawn only if it fits
-    beside every frame, so stepping never switches the view under the learner's eyes."""
+    beside every frame, so stepping never switches the view under the learner's eyes.
+
+    The same for every frame of a walk, so it is measured once per walk and style, not
+    on every redraw (each measure lays out every frame). The walk is kept with its
+    figure, so its id cannot be reused while the entry stands.
+    """
+    key = (id(r), style.unicode, style.whole, style.width, style.print_limit)
+    kept = _TALLEST.get(key)
+    if kept is not None and kept[0] is r:
+        return kept[1]
     most = 0
     for k in range(frame_count(r)):
         head, body = frame_parts(r, k, style)
         most = max(most, sum(len(item_lines(i, style.unicode)) for i in [head, *fit(body, style)]))
+    if len(_TALLEST) >= 8:  # a few walks and terminal sizes at most
+        _TALLEST.clear()
+    _TALLEST[key] = (r, most)
     return most
 
 
